@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what hotrow's integration tests need, and nothing when it is all
+# there already (then it takes well under a second):
+#   - PostgreSQL 15 server binaries (/usr/lib/postgresql/15/bin, or $HOTROW_PG_BIN)
+#   - node + npm
+#   - dynalite, pinned in tools/package.json + tools/package-lock.json
+# Installing system packages needs root (apt-get); without root it says what
+# to install and exits non-zero.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+pg_bin="${HOTROW_PG_BIN:-/usr/lib/postgresql/15/bin}"
+is_root=false
+[ "$(id -u)" -eq 0 ] && is_root=true
+apt_updated=false
+
+say() { printf 'test-deps: %s\n' "$*"; }
+die() { printf 'test-deps: %s\n' "$*" >&2; exit 1; }
+
+apt_install() {
+	if ! $apt_updated; then
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		apt_updated=true
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# PostgreSQL 15 server.
+if [ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/postgres" ]; then
+	say "postgresql-15: found $("$pg_bin/postgres" --version) in $pg_bin"
+elif $is_root && [ -z "${HOTROW_PG_BIN:-}" ]; then
+	apt_install postgresql-15
+	[ -x "$pg_bin/initdb" ] || die "postgresql-15: installed, but $pg_bin/initdb is still missing"
+	say "postgresql-15: installed $("$pg_bin/postgres" --version)"
+elif [ -n "${HOTROW_PG_BIN:-}" ]; then
+	die "postgresql-15: HOTROW_PG_BIN=$pg_bin has no executable initdb and postgres; fix it or unset it"
+else
+	die "postgresql-15: missing ($pg_bin/initdb); install it as root: apt-get install postgresql-15"
+fi
+
+# node + npm.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+	say "node: found $(node --version), npm $(npm --version 2>/dev/null)"
+elif $is_root; then
+	apt_install nodejs npm
+	say "node: installed $(node --version), npm $(npm --version 2>/dev/null)"
+else
+	die "node: missing node and/or npm; install them as root: apt-get install nodejs npm"
+fi
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "node: dynalite 4 needs node >= 20, found $(node --version)"
+
+# dynalite, from the committed lock file.
+tools="$repo_root/tools"
+installed="$tools/node_modules/dynalite/package.json"
+if [ -f "$installed" ] && [ ! "$tools/package-lock.json" -nt "$installed" ] && [ ! "$tools/package.json" -nt "$installed" ]; then
+	say "dynalite: found $(node -p "require('$installed').version") in tools/node_modules"
+else
+	(cd "$tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	# npm ci keeps the packages' own mtimes: mark the install as newer than the lock.
+	touch "$installed"
+	say "dynalite: installed $(node -p "require('$installed').version") into tools/node_modules (npm ci)"
+fi
