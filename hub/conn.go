@@ -1,0 +1,162 @@
+package hub
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"hotrow/hub/wire"
+)
+
+// conn is one socket: a read loop that dispatches the client's messages,
+// and a write loop that drains a bounded queue of encoded frames. Rooms put
+// frames on the queue without ever waiting; a socket whose queue is full is
+// closed as a slow consumer (1008) instead of waited on, and recovers by
+// reconnecting with since.
+type conn struct {
+	hub  *Hub
+	ws   *websocket.Conn
+	id   Identity
+	out  chan []byte
+	ctx  context.Context
+	stop context.CancelFunc
+
+	closeOnce sync.Once
+	closing   chan closeReq // asks the writer to flush and close
+	done      chan struct{} // closed when the writer has finished
+
+	rooms map[string]struct{} // joined rooms; read loop only
+}
+
+type closeReq struct {
+	code   websocket.StatusCode
+	reason string
+	flush  bool
+}
+
+// Send implements rooms.Subscriber: it never blocks.
+func (c *conn) Send(frame []byte, droppable bool) bool {
+	if c.ctx.Err() != nil {
+		return false
+	}
+	if droppable && len(c.out) >= cap(c.out)/2 {
+		c.hub.m.dropped.WithLabelValues("queue_half_full").Inc()
+		return true
+	}
+	select {
+	case c.out <- frame:
+		return true
+	default:
+		c.hub.m.disconnects.WithLabelValues(reasonSlowConsumer).Inc()
+		c.hub.cfg.Logger.Info("closing slow consumer", "user", c.id.User, "queued", len(c.out))
+		c.closeWith(wire.ClosePolicy, "slow consumer: reconnect and re-join with since", false, "")
+		return false
+	}
+}
+
+// Close implements rooms.Subscriber.
+func (c *conn) Close(code int, reason string) {
+	c.closeWith(code, reason, true, reasonResync)
+}
+
+// closeWith closes the socket once. With flush, frames already queued are
+// written first (within the write timeout).
+func (c *conn) closeWith(code int, reason string, flush bool, metric string) {
+	c.closeOnce.Do(func() {
+		if metric != "" {
+			c.hub.m.disconnects.WithLabelValues(metric).Inc()
+		}
+		c.closing <- closeReq{code: websocket.StatusCode(code), reason: reason, flush: flush}
+	})
+}
+
+func (c *conn) send(frame []byte) { c.Send(frame, false) }
+
+// writeLoop writes queued frames until the connection closes.
+func (c *conn) writeLoop() {
+	defer close(c.done)
+	for {
+		select {
+		case frame := <-c.out:
+			if err := c.write(frame); err != nil {
+				c.stop()
+				c.ws.CloseNow()
+				return
+			}
+		case req := <-c.closing:
+			c.stop()
+			if req.flush {
+				c.flush()
+			}
+			_ = c.ws.Close(req.code, req.reason)
+			return
+		case <-c.ctx.Done():
+			// The read loop ended (the client went away).
+			c.ws.CloseNow()
+			return
+		}
+	}
+}
+
+func (c *conn) flush() {
+	for {
+		select {
+		case frame := <-c.out:
+			if c.write(frame) != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (c *conn) write(frame []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, frame)
+}
+
+// readLoop reads and dispatches frames until the socket closes.
+func (c *conn) readLoop() {
+	limiter := newBucket(c.hub.cfg.RateLimit, c.hub.cfg.RateBurst, c.hub.cfg.Clock.Now())
+	for {
+		typ, data, err := c.ws.Read(c.ctx)
+		if err != nil {
+			switch {
+			case isTooBig(err):
+				c.hub.m.disconnects.WithLabelValues(reasonTooBig).Inc()
+			case c.ctx.Err() == nil:
+				c.hub.m.disconnects.WithLabelValues(reasonClient).Inc()
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			c.send(wire.ErrorFrame("", wire.CodeBadRequest, "send text frames holding one JSON object each"))
+			continue
+		}
+		if !limiter.allow(c.hub.cfg.Clock.Now()) {
+			c.send(wire.ErrorFrame("", wire.CodeRateLimited, "too many messages: slow down"))
+			continue
+		}
+		c.dispatch(data)
+	}
+}
+
+// isTooBig reports a frame over the read limit; coder/websocket has then
+// already closed the socket with 1009.
+func isTooBig(err error) bool {
+	return websocket.CloseStatus(err) == websocket.StatusMessageTooBig || strings.Contains(err.Error(), "read limited at")
+}
+
+// leaveAll unsubscribes from every joined room when the socket ends.
+func (c *conn) leaveAll() {
+	for room := range c.rooms {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = c.hub.rooms.Leave(ctx, room, c, "", false)
+		cancel()
+	}
+}

@@ -1,0 +1,139 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"hotrow/hub/wire"
+	"hotrow/rooms"
+)
+
+// dispatch handles one client frame. Bad input gets an error reply and the
+// socket stays open; nothing here may panic on client data.
+func (c *conn) dispatch(data []byte) {
+	var in wire.Inbound
+	if err := json.Unmarshal(data, &in); err != nil {
+		c.hub.m.messages.WithLabelValues("other").Inc()
+		c.send(wire.ErrorFrame("", wire.CodeBadRequest, "invalid JSON: "+err.Error()))
+		return
+	}
+	c.hub.m.messages.WithLabelValues(typeLabel(in.Type)).Inc()
+	if len(in.Ref) > 64 {
+		c.send(wire.ErrorFrame("", wire.CodeBadRequest, "ref must be at most 64 characters"))
+		return
+	}
+	switch in.Type {
+	case wire.TypePing:
+		c.send(wire.Encode(wire.Pong{Type: "pong", Ref: in.Ref}))
+	case wire.TypeJoin:
+		c.join(in)
+	case wire.TypeLeave:
+		c.leave(in)
+	case wire.TypeBid:
+		c.mutate(in, "bid", "auction", in.Amount)
+	case wire.TypeEdit:
+		c.mutate(in, "edit", "schema", in.Op)
+	case wire.TypeCursor:
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "cursors are not enabled on this hub"))
+	case "":
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "the message has no type"))
+	default:
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, fmt.Sprintf("unknown message type %q", clip(in.Type))))
+	}
+}
+
+func (c *conn) roomCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.ctx, c.hub.cfg.EnqueueTimeout)
+}
+
+func (c *conn) join(in wire.Inbound) {
+	if in.Room == "" {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "join needs a room"))
+		return
+	}
+	if in.Since != nil && *in.Since < 0 {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "since must be a version of 0 or more"))
+		return
+	}
+	if _, joined := c.rooms[in.Room]; !joined && len(c.rooms) >= c.hub.cfg.MaxRoomsPerConn {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeForbidden, fmt.Sprintf("a socket may join at most %d rooms", c.hub.cfg.MaxRoomsPerConn)))
+		return
+	}
+	ctx, cancel := c.roomCtx()
+	defer cancel()
+	if err := c.hub.rooms.Join(ctx, in.Room, c, in.Since, in.Ref); err != nil {
+		c.send(roomError(in.Ref, err))
+		return
+	}
+	c.rooms[in.Room] = struct{}{}
+}
+
+func (c *conn) leave(in wire.Inbound) {
+	if in.Room == "" {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "leave needs a room"))
+		return
+	}
+	if _, joined := c.rooms[in.Room]; !joined {
+		c.send(wire.Encode(wire.Left{Type: "left", Ref: in.Ref, Room: in.Room}))
+		return
+	}
+	delete(c.rooms, in.Room)
+	ctx, cancel := c.roomCtx()
+	defer cancel()
+	if err := c.hub.rooms.Leave(ctx, in.Room, c, in.Ref, true); err != nil {
+		c.send(roomError(in.Ref, err))
+	}
+}
+
+// mutate sends a bid or an edit to its room; the room replies with an ack
+// or a reject.
+func (c *conn) mutate(in wire.Inbound, op, kind string, payload json.RawMessage) {
+	switch {
+	case in.Room == "":
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op+" needs a room"))
+		return
+	case in.ID == "" || len(in.ID) > 64 || !utf8.ValidString(in.ID):
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op+" needs an id of 1-64 characters (its idempotency key)"))
+		return
+	}
+	k, _, err := rooms.ParseName(in.Room, c.hub.rooms.Kinds())
+	if err != nil {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, err.Error()))
+		return
+	}
+	if k != kind {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, fmt.Sprintf("%s goes to %s rooms, not %s", op, kind, clip(in.Room))))
+		return
+	}
+	m := &rooms.Mutation{Op: op, ID: in.ID, User: c.id.User, Ref: in.Ref, Payload: payload, Reply: c}
+	ctx, cancel := c.roomCtx()
+	defer cancel()
+	if err := c.hub.rooms.Mutate(ctx, in.Room, m); err != nil {
+		c.send(wire.Encode(wire.Reject{Type: "reject", Ref: in.Ref, ID: in.ID, Room: in.Room,
+			Reason: "unavailable", Message: err.Error() + "; resending the same id is safe"}))
+	}
+}
+
+// roomError turns a failure to reach a room into an error frame.
+func roomError(ref string, err error) []byte {
+	var bad *rooms.BadRoomError
+	switch {
+	case errors.As(err, &bad):
+		return wire.ErrorFrame(ref, wire.CodeBadRequest, err.Error())
+	case errors.Is(err, rooms.ErrDraining):
+		return wire.ErrorFrame(ref, wire.CodeUnavailable, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return wire.ErrorFrame(ref, wire.CodeUnavailable, "the room is too busy right now; try again")
+	}
+	return wire.ErrorFrame(ref, wire.CodeInternal, "could not reach the room")
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -1,0 +1,227 @@
+// Package hub accepts WebSocket connections at /ws and speaks the wire
+// protocol (package wire) with them: identity, the per-connection read and
+// write loops with a bounded send queue, join and leave, and the routing of
+// bids and edits to their rooms. Rooms do the rest.
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotrow/hub/wire"
+	"hotrow/internal/clock"
+	"hotrow/rooms"
+)
+
+// Rooms is what the hub needs of the room registry.
+type Rooms interface {
+	Kinds() map[string]rooms.Factory
+	Join(ctx context.Context, room string, sub rooms.Subscriber, since *int64, ref string) error
+	Leave(ctx context.Context, room string, sub rooms.Subscriber, ref string, reply bool) error
+	Mutate(ctx context.Context, room string, m *rooms.Mutation) error
+}
+
+// Config tunes the hub. Zero fields take the defaults.
+type Config struct {
+	HubID       string // this instance's id, sent in welcome
+	Server      string // "hotrow/<version>"
+	TokenSecret []byte // when set, ?token= (HS256 JWT) is required
+	// ReadLimit is the largest frame a client may send; a larger one closes
+	// the socket with 1009. Default 16 KiB.
+	ReadLimit int64
+	// SendQueue is how many frames may wait for a slow socket before it is
+	// closed with 1008. Default 512.
+	SendQueue int
+	// WriteTimeout bounds writing one frame. Default 10s.
+	WriteTimeout time.Duration
+	// RateLimit and RateBurst bound the messages a socket may send a second;
+	// over it, messages get a rate_limited error. Default 100/s, burst 200.
+	RateLimit, RateBurst float64
+	// MaxRoomsPerConn bounds the rooms one socket may join. Default 64.
+	MaxRoomsPerConn int
+	// EnqueueTimeout bounds waiting for a busy room's queue. Default 2s.
+	EnqueueTimeout time.Duration
+	// AllowOrigins are extra origin patterns accepted for cross-origin
+	// browsers (same-origin is always accepted).
+	AllowOrigins []string
+	Clock        clock.Clock
+	Logger       *slog.Logger
+	// NewID returns n random characters (guest names); default crypto/rand.
+	NewID func(n int) string
+}
+
+func (c *Config) defaults() {
+	if c.ReadLimit <= 0 {
+		c.ReadLimit = 16 << 10
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 512
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit, c.RateBurst = 100, 200
+	}
+	if c.RateBurst < 1 {
+		c.RateBurst = c.RateLimit
+	}
+	if c.MaxRoomsPerConn <= 0 {
+		c.MaxRoomsPerConn = 64
+	}
+	if c.EnqueueTimeout <= 0 {
+		c.EnqueueTimeout = 2 * time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.NewID == nil {
+		c.NewID = RandomID
+	}
+	if c.Server == "" {
+		c.Server = "hotrow/dev"
+	}
+}
+
+// RandomID returns n random characters of [a-z0-9].
+func RandomID(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// Hub is the WebSocket endpoint.
+type Hub struct {
+	cfg   Config
+	rooms Rooms
+	m     *metrics
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	stopped  bool
+	inflight sync.WaitGroup
+}
+
+// New makes a hub serving the rooms of r; it registers its metrics on reg.
+func New(r Rooms, reg prometheus.Registerer, cfg Config) *Hub {
+	cfg.defaults()
+	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg), conns: map[*conn]struct{}{}}
+}
+
+// ServeHTTP upgrades GET /ws to a WebSocket and serves it until it closes.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, status, err := h.identify(r)
+	if err != nil {
+		httpError(w, status, err.Error())
+		return
+	}
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		httpError(w, http.StatusServiceUnavailable, "the hub is shutting down: connect to another")
+		return
+	}
+	h.inflight.Add(1)
+	h.mu.Unlock()
+	defer h.inflight.Done()
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowOrigins})
+	if err != nil {
+		return // Accept has written the HTTP error.
+	}
+	ws.SetReadLimit(h.cfg.ReadLimit)
+	ctx, stop := context.WithCancel(context.Background())
+	c := &conn{hub: h, ws: ws, id: id, out: make(chan []byte, h.cfg.SendQueue), ctx: ctx, stop: stop,
+		closing: make(chan closeReq, 1), done: make(chan struct{}), rooms: map[string]struct{}{}}
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		ws.Close(wire.CloseServiceRestart, "server draining")
+		return
+	}
+	h.conns[c] = struct{}{}
+	h.mu.Unlock()
+	h.m.connections.Inc()
+	defer func() {
+		h.mu.Lock()
+		delete(h.conns, c)
+		h.mu.Unlock()
+		h.m.connections.Dec()
+	}()
+
+	go c.writeLoop()
+	c.send(wire.Encode(wire.Welcome{Type: "welcome", User: id.User, Hub: h.cfg.HubID, Server: h.cfg.Server}))
+	c.readLoop()
+	c.stop()
+	c.leaveAll()
+	<-c.done
+}
+
+// Drain stops accepting sockets: new ones get 503.
+func (h *Hub) Drain() {
+	h.mu.Lock()
+	h.stopped = true
+	h.mu.Unlock()
+}
+
+// CloseAll closes every socket with 1012 (reconnect and re-join with since)
+// after writing what is queued for it, and waits for them to finish or ctx
+// to end.
+func (h *Hub) CloseAll(ctx context.Context) {
+	h.Drain()
+	h.mu.Lock()
+	all := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		all = append(all, c)
+	}
+	h.mu.Unlock()
+	for _, c := range all {
+		c.closeWith(wire.CloseServiceRestart, "server restarting: reconnect and re-join with since", true, reasonShutdown)
+	}
+	done := make(chan struct{})
+	go func() { h.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		h.mu.Lock()
+		for c := range h.conns {
+			c.ws.CloseNow()
+		}
+		h.mu.Unlock()
+	}
+}
+
+// Connections reports the open sockets.
+func (h *Hub) Connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+func httpError(w http.ResponseWriter, status int, msg string) {
+	code := wire.CodeBadRequest
+	switch status {
+	case http.StatusUnauthorized:
+		code = wire.CodeUnauthorized
+	case http.StatusServiceUnavailable:
+		code = wire.CodeUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}

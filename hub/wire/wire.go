@@ -1,0 +1,145 @@
+// Package wire is hotrow's WebSocket contract, version 1 (PROTOCOL.md): the
+// frames a client sends and the frames the server sends, as Go types. It only
+// grows: fields and types are added, never renamed or removed.
+package wire
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Client to server.
+
+// Inbound is any client frame; fields unused by a type are ignored.
+type Inbound struct {
+	Type   string          `json:"type"`
+	Ref    string          `json:"ref,omitempty"`
+	Room   string          `json:"room,omitempty"`
+	Since  *int64          `json:"since,omitempty"`
+	ID     string          `json:"id,omitempty"`
+	Amount json.RawMessage `json:"amount,omitempty"`
+	Op     json.RawMessage `json:"op,omitempty"`
+	Pos    json.RawMessage `json:"pos,omitempty"`
+}
+
+// Client message types.
+const (
+	TypeJoin   = "join"
+	TypeLeave  = "leave"
+	TypeBid    = "bid"
+	TypeEdit   = "edit"
+	TypeCursor = "cursor"
+	TypePing   = "ping"
+)
+
+// Server to client.
+
+// Welcome is the first frame on every socket.
+type Welcome struct {
+	Type   string `json:"type"` // "welcome"
+	User   string `json:"user"`
+	Hub    string `json:"hub"`
+	Server string `json:"server"`
+}
+
+// Joined answers join. State is set, or Recovered is true and the missed
+// events follow.
+type Joined struct {
+	Type      string `json:"type"` // "joined"
+	Ref       string `json:"ref,omitempty"`
+	Room      string `json:"room"`
+	Version   int64  `json:"version"`
+	State     any    `json:"state,omitempty"`
+	Recovered bool   `json:"recovered,omitempty"`
+}
+
+// Left answers leave.
+type Left struct {
+	Type string `json:"type"` // "left"
+	Ref  string `json:"ref,omitempty"`
+	Room string `json:"room"`
+}
+
+// Event is one committed mutation of a room.
+type Event struct {
+	Type    string          `json:"type"` // "event"
+	Room    string          `json:"room"`
+	Version int64           `json:"version"`
+	Kind    string          `json:"kind"`
+	By      string          `json:"by"`
+	At      time.Time       `json:"at"`
+	Data    json.RawMessage `json:"data"`
+	State   json.RawMessage `json:"state,omitempty"`
+}
+
+// Ack says a mutation committed as Version.
+type Ack struct {
+	Type     string `json:"type"` // "ack"
+	Ref      string `json:"ref,omitempty"`
+	ID       string `json:"id"`
+	Room     string `json:"room"`
+	Version  int64  `json:"version"`
+	Attempts int    `json:"attempts"`
+}
+
+// Reject says a mutation had no effect.
+type Reject struct {
+	Type    string `json:"type"` // "reject"
+	Ref     string `json:"ref,omitempty"`
+	ID      string `json:"id"`
+	Room    string `json:"room"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+	// Min is the lowest acceptable bid, with reason bid_too_low.
+	Min string `json:"min,omitempty"`
+	// Current is the entity as committed, with reason stale.
+	Current any `json:"current,omitempty"`
+}
+
+// Pong answers ping.
+type Pong struct {
+	Type string `json:"type"` // "pong"
+	Ref  string `json:"ref,omitempty"`
+}
+
+// Error answers a frame the server could not act on; the socket stays open.
+type Error struct {
+	Type    string `json:"type"` // "error"
+	Ref     string `json:"ref,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error codes.
+const (
+	CodeBadRequest   = "bad_request"
+	CodeUnauthorized = "unauthorized"
+	CodeForbidden    = "forbidden"
+	CodeNotFound     = "not_found"
+	CodeRateLimited  = "rate_limited"
+	CodeTooLarge     = "too_large"
+	CodeUnavailable  = "unavailable"
+	CodeInternal     = "internal"
+)
+
+// Close codes.
+const (
+	ClosePolicy         = 1008 // slow consumer, flooding
+	CloseTooBig         = 1009 // a frame over the read limit
+	CloseServiceRestart = 1012 // draining or restarting: reconnect and re-join with since
+)
+
+// Encode marshals a server frame. Every frame type above marshals without
+// error; a failure is a programming error and panics in tests via the caller.
+func Encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(Error{Type: "error", Code: CodeInternal, Message: "could not encode a reply"})
+	}
+	return b
+}
+
+// ErrorFrame encodes an error frame.
+func ErrorFrame(ref, code, format string) []byte {
+	return Encode(Error{Type: "error", Ref: ref, Code: code, Message: format})
+}

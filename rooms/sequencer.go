@@ -1,0 +1,400 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"hotrow/hub/wire"
+	"hotrow/internal/clock"
+)
+
+type reqKind int
+
+const (
+	reqJoin reqKind = iota + 1
+	reqLeave
+	reqMutate
+	reqSnapshot
+	reqCatchUp
+)
+
+type request struct {
+	kind  reqKind
+	sub   Subscriber
+	since *int64
+	ref   string
+	reply bool
+	m     *Mutation
+	snap  chan snapshot
+	upto  int64
+}
+
+type snapshot struct {
+	version int64
+	state   any
+	err     error
+}
+
+// sequencer is the one goroutine that handles a room's messages on this
+// hub, one at a time, and broadcasts its committed events in order.
+type sequencer struct {
+	reg    *Registry
+	room   string
+	kind   string
+	engine Engine
+	inbox  chan request
+
+	refs    int          // guarded by reg.mu
+	known   atomic.Int64 // the newest version broadcast here
+	watched atomic.Bool  // has subscribers: the poller keeps it current
+
+	subs     map[Subscriber]struct{}
+	broken   error // set when the room cannot be served (not found, store down)
+	deadline clock.Timer
+	idle     clock.Timer
+}
+
+func newSequencer(r *Registry, room, kind string, e Engine) *sequencer {
+	return &sequencer{reg: r, room: room, kind: kind, engine: e,
+		inbox: make(chan request, r.cfg.InboxSize), subs: map[Subscriber]struct{}{}}
+}
+
+func (s *sequencer) clock() clock.Clock { return s.reg.cfg.Clock }
+
+func (s *sequencer) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.reg.cfg.OpTimeout)
+}
+
+func (s *sequencer) run() {
+	defer s.reg.wg.Done()
+	defer s.stopTimers()
+	ctx, cancel := s.opCtx()
+	v, err := s.engine.Load(ctx)
+	cancel()
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			s.reg.cfg.Logger.Error("loading room failed", "room", s.room, "err", err)
+		}
+		s.broken = err
+	} else {
+		s.known.Store(v)
+		s.armDeadline()
+	}
+	for {
+		var idleC, deadlineC <-chan time.Time
+		if s.idle != nil {
+			idleC = s.idle.C()
+		}
+		if s.deadline != nil {
+			deadlineC = s.deadline.C()
+		}
+		select {
+		case req := <-s.inbox:
+			s.handle(req)
+		case <-deadlineC:
+			s.deadline = nil
+			s.closeIfDue()
+		case <-idleC:
+			s.idle = nil
+			if s.reg.retire(s) {
+				return
+			}
+		case <-s.reg.stop:
+			s.drainOut()
+			return
+		}
+		s.armIdle()
+	}
+}
+
+// armIdle starts the idle timer when nothing is subscribed, and stops it
+// otherwise. A broken room retires at once.
+func (s *sequencer) armIdle() {
+	s.watched.Store(len(s.subs) > 0)
+	if len(s.subs) > 0 {
+		if s.idle != nil {
+			s.idle.Stop()
+			s.idle = nil
+		}
+		return
+	}
+	if s.idle == nil {
+		d := s.reg.cfg.IdleTimeout
+		if s.broken != nil {
+			d = 0
+		}
+		s.idle = s.clock().NewTimer(d)
+	}
+}
+
+func (s *sequencer) stopTimers() {
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	if s.deadline != nil {
+		s.deadline.Stop()
+	}
+}
+
+// drainOut answers everything still queued with unavailable and exits once
+// no sender holds a reference.
+func (s *sequencer) drainOut() {
+	s.broken = ErrDraining
+	for !s.reg.retire(s) {
+		select {
+		case req := <-s.inbox:
+			s.handle(req)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func (s *sequencer) handle(req request) {
+	if s.broken != nil {
+		s.refuse(req)
+		return
+	}
+	switch req.kind {
+	case reqJoin:
+		s.join(req)
+	case reqLeave:
+		delete(s.subs, req.sub)
+		if req.reply {
+			req.sub.Send(wire.Encode(wire.Left{Type: "left", Ref: req.ref, Room: s.room}), false)
+		}
+	case reqMutate:
+		s.mutate(req.m)
+	case reqSnapshot:
+		s.catchUp()
+		s.closeIfDue()
+		req.snap <- snapshot{version: s.known.Load(), state: s.engine.State(s.clock().Now())}
+	case reqCatchUp:
+		s.fill(req.upto)
+	}
+}
+
+// refuse answers a request on a room that cannot be served.
+func (s *sequencer) refuse(req request) {
+	code, msg := wire.CodeUnavailable, "the room cannot be loaded right now; try again"
+	reason := "unavailable"
+	switch {
+	case errors.Is(s.broken, ErrNotFound):
+		code, reason, msg = wire.CodeNotFound, "not_found", fmt.Sprintf("room %s does not exist", s.room)
+	case errors.Is(s.broken, ErrDraining):
+		msg = ErrDraining.Error()
+	}
+	switch req.kind {
+	case reqJoin:
+		req.sub.Send(wire.ErrorFrame(req.ref, code, msg), false)
+	case reqLeave:
+		if req.reply {
+			req.sub.Send(wire.Encode(wire.Left{Type: "left", Ref: req.ref, Room: s.room}), false)
+		}
+	case reqMutate:
+		if req.m.Reply != nil {
+			req.m.Reply.Send(wire.Encode(wire.Reject{Type: "reject", Ref: req.m.Ref, ID: req.m.ID,
+				Room: s.room, Reason: reason, Message: msg}), false)
+		}
+	case reqSnapshot:
+		err := s.broken
+		if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrDraining) {
+			err = fmt.Errorf("room %s: %w", s.room, err)
+		}
+		req.snap <- snapshot{err: err}
+	}
+}
+
+func (s *sequencer) join(req request) {
+	s.catchUp()
+	s.closeIfDue()
+	known := s.known.Load()
+	if since := req.since; since != nil && *since > 0 && *since <= known && known-*since <= s.reg.cfg.MaxReplay {
+		ctx, cancel := s.opCtx()
+		evs, err := s.reg.log.EventsAfter(ctx, s.room, *since, known)
+		cancel()
+		if err == nil && int64(len(evs)) == known-*since {
+			if !req.sub.Send(wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, Recovered: true}), false) {
+				return
+			}
+			for _, ev := range evs {
+				if !req.sub.Send(ev.Frame(), false) {
+					return
+				}
+			}
+			s.subs[req.sub] = struct{}{}
+			return
+		}
+		if err != nil {
+			s.reg.cfg.Logger.Warn("replaying events for join failed; sending full state", "room", s.room, "err", err)
+		}
+	}
+	frame := wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known,
+		State: s.engine.State(s.clock().Now())})
+	if req.sub.Send(frame, false) {
+		s.subs[req.sub] = struct{}{}
+	}
+}
+
+func (s *sequencer) mutate(m *Mutation) {
+	ctx := context.Background()
+	out := s.engine.Apply(ctx, m)
+	if out.Event != nil {
+		s.deliver(*out.Event)
+	}
+	if m.Reply == nil {
+		if out.Reject != nil {
+			s.afterRejectedClose()
+		}
+		return
+	}
+	var frame []byte
+	if r := out.Reject; r != nil {
+		frame = wire.Encode(wire.Reject{Type: "reject", Ref: m.Ref, ID: m.ID, Room: s.room,
+			Reason: r.Reason, Message: r.Message, Min: r.Min, Current: r.Current})
+	} else {
+		frame = wire.Encode(wire.Ack{Type: "ack", Ref: m.Ref, ID: m.ID, Room: s.room,
+			Version: out.Version, Attempts: out.Attempts})
+	}
+	m.Reply.Send(frame, false)
+}
+
+// deliver broadcasts a committed event, first filling any gap between the
+// newest version broadcast here and it from the log (commits of other hubs).
+func (s *sequencer) deliver(ev Event) {
+	if ev.Version <= s.known.Load() {
+		return
+	}
+	if ev.Version > s.known.Load()+1 && !s.fill(ev.Version-1) {
+		return
+	}
+	s.broadcast(ev)
+}
+
+func (s *sequencer) broadcast(ev Event) {
+	s.engine.Observe(ev)
+	s.known.Store(ev.Version)
+	frame := ev.Frame()
+	for sub := range s.subs {
+		if !sub.Send(frame, false) {
+			delete(s.subs, sub)
+		}
+	}
+	s.armDeadline()
+}
+
+// catchUp asks the store for the room's version and fills any gap.
+func (s *sequencer) catchUp() {
+	ctx, cancel := s.opCtx()
+	vs, err := s.reg.log.Versions(ctx, []string{s.room})
+	cancel()
+	if err != nil {
+		s.reg.cfg.Logger.Warn("reading room version failed", "room", s.room, "err", err)
+		return
+	}
+	if v := vs[s.room]; v > s.known.Load() {
+		s.fill(v)
+	}
+}
+
+// fill broadcasts the stored events after the newest version known here, up
+// to upto. When the log cannot be read, the room resynchronises: its
+// subscribers are closed with 1012 (reconnect and re-join with since) and the
+// state reloaded, so nobody ever sees a gap.
+func (s *sequencer) fill(upto int64) bool {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		known := s.known.Load()
+		if upto <= known {
+			return true
+		}
+		ctx, cancel := s.opCtx()
+		evs, err := s.reg.log.EventsAfter(ctx, s.room, known, upto)
+		cancel()
+		if err == nil {
+			for _, ev := range evs {
+				if ev.Version != s.known.Load()+1 {
+					err = fmt.Errorf("event log of %s has version %d after %d", s.room, ev.Version, s.known.Load())
+					break
+				}
+				s.broadcast(ev)
+			}
+			if err == nil && s.known.Load() >= upto {
+				return true
+			}
+		}
+		lastErr = err
+		clock.Sleep(context.Background(), s.clock(), time.Duration(attempt+1)*50*time.Millisecond)
+	}
+	s.reg.cfg.Logger.Error("room lost sync with the event log; closing its sockets", "room", s.room, "err", lastErr)
+	s.resync()
+	return false
+}
+
+func (s *sequencer) resync() {
+	for sub := range s.subs {
+		sub.Close(wire.CloseServiceRestart, "room resync: re-join with since")
+		delete(s.subs, sub)
+	}
+	ctx, cancel := s.opCtx()
+	v, err := s.engine.Load(ctx)
+	cancel()
+	if err != nil {
+		s.broken = err
+		return
+	}
+	s.known.Store(v)
+	s.armDeadline()
+}
+
+// armDeadline sets the timer for the engine's next deadline, if any.
+func (s *sequencer) armDeadline() {
+	d, ok := s.engine.(Deadliner)
+	if !ok {
+		return
+	}
+	if s.deadline != nil {
+		s.deadline.Stop()
+		s.deadline = nil
+	}
+	at, pending := d.Deadline()
+	if !pending {
+		return
+	}
+	s.deadline = s.clock().NewTimer(at.Sub(s.clock().Now()))
+}
+
+// closeIfDue commits the close of a room whose deadline has passed by this
+// hub's clock; the transaction itself checks the database's clock.
+func (s *sequencer) closeIfDue() {
+	d, ok := s.engine.(Deadliner)
+	if !ok {
+		return
+	}
+	at, pending := d.Deadline()
+	if !pending || s.clock().Now().Before(at) {
+		return
+	}
+	s.mutate(&Mutation{Op: "close"})
+}
+
+// afterRejectedClose follows a close that did not commit: another hub may
+// have closed the room (catching up delivers its closed event), or the
+// database's clock is behind ours, or the store failed. While the close is
+// still pending it is tried again a little later.
+func (s *sequencer) afterRejectedClose() {
+	d, ok := s.engine.(Deadliner)
+	if !ok {
+		return
+	}
+	s.catchUp()
+	if _, pending := d.Deadline(); !pending {
+		return
+	}
+	if s.deadline != nil {
+		s.deadline.Stop()
+	}
+	s.deadline = s.clock().NewTimer(100 * time.Millisecond)
+}

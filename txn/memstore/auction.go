@@ -1,0 +1,103 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"hotrow/rooms"
+	"hotrow/rooms/auction"
+)
+
+func auctionKey(id string) string { return "auction/" + id }
+func bidKey(id string, v int64) string {
+	return fmt.Sprintf("bid/%s/%020d", id, v)
+}
+
+// Auctions returns the store as auction.Store.
+func (s *Store) Auctions() auction.Store { return auctionStore{s} }
+
+type auctionStore struct{ s *Store }
+
+type auctionTx struct{ baseTx }
+
+func (a auctionStore) Attempt(ctx context.Context, fn func(auction.Tx) error) error {
+	return a.s.attempt(ctx, func(t baseTx) error { return fn(auctionTx{t}) })
+}
+
+func (a auctionStore) Get(ctx context.Context, id string) (auction.Auction, int64, error) {
+	var (
+		out auction.Auction
+		v   int64
+	)
+	err := a.s.read(ctx, func(t baseTx) (err error) {
+		out, v, err = auctionTx{t}.Load(ctx, id)
+		return err
+	})
+	return out, v, err
+}
+
+func (a auctionStore) List(ctx context.Context) ([]auction.Auction, error) {
+	var out []auction.Auction
+	err := a.s.read(ctx, func(t baseTx) error {
+		for _, e := range t.kv.Scan("auction/") {
+			out = append(out, e.Val.(auction.Auction))
+		}
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	return out, err
+}
+
+func (a auctionStore) Bids(ctx context.Context, id string) ([]auction.Bid, error) {
+	var out []auction.Bid
+	err := a.s.read(ctx, func(t baseTx) error {
+		for _, e := range t.kv.Scan("bid/" + id + "/") {
+			out = append(out, e.Val.(auction.Bid))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (a auctionStore) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
+	return a.s.AppliedIDs(ctx, room)
+}
+
+func (t auctionTx) Load(ctx context.Context, id string) (auction.Auction, int64, error) {
+	v, ok := t.kv.Get(auctionKey(id))
+	if !ok {
+		return auction.Auction{}, 0, fmt.Errorf("auction %s: %w", id, rooms.ErrNotFound)
+	}
+	r, _ := t.kv.Get(roomKey(auction.Room(id)))
+	return v.(auction.Auction), r.(roomRow).Version, ctx.Err()
+}
+
+func (t auctionTx) SaveBid(ctx context.Context, a auction.Auction, b auction.Bid, ev rooms.Event, applied rooms.Applied) error {
+	if err := t.append(ev.Room, "auction", ev); err != nil {
+		return err
+	}
+	t.kv.Put(auctionKey(a.ID), a)
+	t.kv.Put(bidKey(a.ID, b.Version), b)
+	t.recordApplied(ev.Room, b.Bidder, b.MsgID, applied)
+	return ctx.Err()
+}
+
+func (t auctionTx) SaveClose(ctx context.Context, a auction.Auction, ev rooms.Event) error {
+	if err := t.append(ev.Room, "auction", ev); err != nil {
+		return err
+	}
+	t.kv.Put(auctionKey(a.ID), a)
+	return ctx.Err()
+}
+
+func (t auctionTx) Create(ctx context.Context, a auction.Auction, ev rooms.Event) error {
+	if _, ok := t.kv.Get(roomKey(ev.Room)); ok {
+		return fmt.Errorf("auction %s: %w", a.ID, auction.ErrExists)
+	}
+	if err := t.append(ev.Room, "auction", ev); err != nil {
+		return err
+	}
+	t.kv.Put(auctionKey(a.ID), a)
+	return ctx.Err()
+}

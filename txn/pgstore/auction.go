@@ -1,0 +1,147 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"hotrow/rooms"
+	"hotrow/rooms/auction"
+)
+
+// Auctions returns the store as auction.Store.
+func (s *Store) Auctions() auction.Store { return auctionStore{s} }
+
+type auctionStore struct{ s *Store }
+
+type auctionTx struct{ baseTx }
+
+func (a auctionStore) Attempt(ctx context.Context, fn func(auction.Tx) error) error {
+	return a.s.attempt(ctx, func(tx pgx.Tx) error { return fn(&auctionTx{baseTx{tx: tx}}) })
+}
+
+const auctionColumns = `a.id, a.title, a.starting_price, a.increment, a.current_bid, a.leader, a.bids,
+    a.starts_at, a.ends_at, a.anti_snipe_window_s, a.anti_snipe_extend_s, a.closed, a.winner, a.final_price, a.created_at`
+
+func scanAuction(row pgx.Row, extra ...any) (auction.Auction, error) {
+	var a auction.Auction
+	var win, ext int
+	dest := append([]any{&a.ID, &a.Title, &a.StartingPrice, &a.Increment, &a.CurrentBid, &a.Leader, &a.Bids,
+		&a.StartsAt, &a.EndsAt, &win, &ext, &a.Closed, &a.Winner, &a.FinalPrice, &a.CreatedAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return a, err
+	}
+	a.AntiSnipeWindow, a.AntiSnipeExtend = time.Duration(win)*time.Second, time.Duration(ext)*time.Second
+	a.StartsAt, a.EndsAt, a.CreatedAt = a.StartsAt.UTC(), a.EndsAt.UTC(), a.CreatedAt.UTC()
+	return a, nil
+}
+
+func (a auctionStore) Get(ctx context.Context, id string) (auction.Auction, int64, error) {
+	var (
+		out auction.Auction
+		v   int64
+	)
+	err := a.s.read(ctx, func(tx pgx.Tx) (err error) {
+		t := &auctionTx{baseTx{tx: tx}}
+		out, v, err = t.Load(ctx, id)
+		return err
+	})
+	return out, v, err
+}
+
+func (a auctionStore) List(ctx context.Context) ([]auction.Auction, error) {
+	rows, err := a.s.pool.Query(ctx, `SELECT `+auctionColumns+` FROM auctions a ORDER BY a.created_at DESC, a.id`)
+	if err != nil {
+		return nil, fmt.Errorf("listing auctions: %w", err)
+	}
+	defer rows.Close()
+	var out []auction.Auction
+	for rows.Next() {
+		x, err := scanAuction(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+func (a auctionStore) Bids(ctx context.Context, id string) ([]auction.Bid, error) {
+	rows, err := a.s.pool.Query(ctx, `SELECT version, amount, bidder, at, msg_id FROM bids WHERE auction_id = $1 ORDER BY version`, id)
+	if err != nil {
+		return nil, fmt.Errorf("listing bids of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []auction.Bid
+	for rows.Next() {
+		b := auction.Bid{AuctionID: id}
+		if err := rows.Scan(&b.Version, &b.Amount, &b.Bidder, &b.At, &b.MsgID); err != nil {
+			return nil, err
+		}
+		b.At = b.At.UTC()
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+func (a auctionStore) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
+	return a.s.AppliedIDs(ctx, room)
+}
+
+// Load reads the auction, its room version and the database's clock in one
+// round trip.
+func (t *auctionTx) Load(ctx context.Context, id string) (auction.Auction, int64, error) {
+	var v int64
+	row := t.tx.QueryRow(ctx, `SELECT `+auctionColumns+`, r.version, clock_timestamp()
+        FROM auctions a JOIN rooms r ON r.room = $2 WHERE a.id = $1`, id, auction.Room(id))
+	a, err := scanAuction(row, &v, &t.now)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, 0, fmt.Errorf("auction %s: %w", id, rooms.ErrNotFound)
+	}
+	if err != nil {
+		return a, 0, fmt.Errorf("reading auction %s: %w", id, err)
+	}
+	t.now = t.now.UTC()
+	return a, v, nil
+}
+
+func (t *auctionTx) SaveBid(ctx context.Context, a auction.Auction, b auction.Bid, ev rooms.Event, applied rooms.Applied) error {
+	batch := &pgx.Batch{}
+	queueAppend(batch, ev)
+	batch.Queue(`UPDATE auctions SET current_bid = $2, leader = $3, bids = $4, ends_at = $5 WHERE id = $1`,
+		a.ID, int64(a.CurrentBid), a.Leader, a.Bids, a.EndsAt)
+	batch.Queue(`INSERT INTO bids (auction_id, version, amount, bidder, at, msg_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+		a.ID, b.Version, int64(b.Amount), b.Bidder, b.At, b.MsgID)
+	queueApplied(batch, ev.Room, b.Bidder, b.MsgID, applied)
+	return t.send(ctx, batch)
+}
+
+func (t *auctionTx) SaveClose(ctx context.Context, a auction.Auction, ev rooms.Event) error {
+	batch := &pgx.Batch{}
+	queueAppend(batch, ev)
+	batch.Queue(`UPDATE auctions SET closed = $2, winner = $3, final_price = $4 WHERE id = $1`,
+		a.ID, a.Closed, a.Winner, int64(a.FinalPrice))
+	return t.send(ctx, batch)
+}
+
+func (t *auctionTx) Create(ctx context.Context, a auction.Auction, ev rooms.Event) error {
+	batch := &pgx.Batch{}
+	batch.Queue(`INSERT INTO rooms (room, kind, version, created_at) VALUES ($1, 'auction', 1, $2)`, ev.Room, a.CreatedAt)
+	batch.Queue(`INSERT INTO events (room, version, kind, by_user, at, data, state) VALUES ($1, 1, $2, $3, $4, $5, $6)`,
+		ev.Room, ev.Kind, ev.By, ev.At, string(ev.Data), nullable(ev.State))
+	batch.Queue(`INSERT INTO auctions (id, title, starting_price, increment, current_bid, leader, bids, starts_at, ends_at,
+        anti_snipe_window_s, anti_snipe_extend_s, closed, winner, final_price, created_at)
+        VALUES ($1, $2, $3, $4, 0, '', 0, $5, $6, $7, $8, false, '', 0, $9)`,
+		a.ID, a.Title, int64(a.StartingPrice), int64(a.Increment), a.StartsAt, a.EndsAt,
+		int(a.AntiSnipeWindow/time.Second), int(a.AntiSnipeExtend/time.Second), a.CreatedAt)
+	err := t.send(ctx, batch)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("auction %s: %w", a.ID, auction.ErrExists)
+	}
+	return err
+}

@@ -1,0 +1,121 @@
+// Package pgstore is hotrow's store on PostgreSQL and Aurora DSQL through a
+// pgx v5 pool. On PostgreSQL every transaction runs at REPEATABLE READ, the
+// snapshot isolation DSQL has; on DSQL transactions begin with default
+// options, because DSQL rejects isolation-level statements.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotrow/txn"
+)
+
+// Dialect selects PostgreSQL or Aurora DSQL behaviour.
+type Dialect int
+
+const (
+	Postgres Dialect = iota
+	DSQL
+)
+
+func (d Dialect) String() string {
+	if d == DSQL {
+		return "dsql"
+	}
+	return "postgres"
+}
+
+// Store is the PostgreSQL/DSQL store.
+type Store struct {
+	pool    *pgxpool.Pool
+	dialect Dialect
+	txOpts  pgx.TxOptions
+}
+
+// New wraps a pool.
+func New(pool *pgxpool.Pool, d Dialect) *Store {
+	s := &Store{pool: pool, dialect: d}
+	if d == Postgres {
+		s.txOpts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead}
+	}
+	return s
+}
+
+// Open connects to PostgreSQL at dsn (a URL or keyword/value string).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL is not a valid PostgreSQL connection string: %w", err)
+	}
+	if cfg.MaxConns < 8 {
+		cfg.MaxConns = 8
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	return New(pool, Postgres), nil
+}
+
+// Pool is the underlying pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Name says which store this is, for logs.
+func (s *Store) Name() string { return s.dialect.String() }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// attempt runs fn in one transaction. A COMMIT that fails without an answer
+// from the server (the connection dropped) has an unknown outcome and is
+// returned as txn.CommitUnknownError: the caller retries, and the message's
+// idempotency key resolves it.
+func (s *Store) attempt(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, s.txOpts)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return txn.CommitUnknownError{Err: err}
+	}
+	return nil
+}
+
+// read runs fn in a read-only snapshot.
+func (s *Store) read(ctx context.Context, fn func(pgx.Tx) error) error {
+	opts := s.txOpts
+	opts.AccessMode = pgx.ReadOnly
+	if s.dialect == DSQL {
+		opts = pgx.TxOptions{}
+	}
+	tx, err := s.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+	}()
+	return fn(tx)
+}
