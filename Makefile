@@ -1,0 +1,40 @@
+# hotrow: the two commands a newcomer needs are `make run` and `make test`.
+GO      ?= go
+ADDR    ?= :8080
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run build test test-deps lint bench loadtest clean
+
+## run: the hub on the embedded store, UI at http://localhost:8080
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./server serve -addr $(ADDR)
+
+## build: bin/hotrow
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/hotrow ./server
+
+## test: installs what the tests need (PostgreSQL 15, node + dynalite), then lint and every test with -race
+test: test-deps lint
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-deps: PostgreSQL 15 server binaries, node, dynalite (idempotent, fast when present)
+test-deps:
+	bash scripts/test-deps.sh
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: the benchmarks (numbers, not pass/fail)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## loadtest: 300 bidders against a running hub (make run in another terminal)
+loadtest:
+	$(GO) run ./server loadtest -url http://localhost:8080
+
+clean:
+	rm -rf bin

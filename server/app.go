@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"hotrow/hub"
+	"hotrow/internal/clock"
+	"hotrow/rooms"
+	"hotrow/rooms/auction"
+	"hotrow/static"
+	"hotrow/txn"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// app is one hub process: the store, the rooms, the sockets and the HTTP
+// routes, wired together.
+type app struct {
+	cfg     config
+	log     *slog.Logger
+	clock   clock.Clock
+	store   store
+	metrics *prometheus.Registry
+	runner  *txn.Runner
+	rooms   *rooms.Registry
+	hub     *hub.Hub
+	handler http.Handler
+
+	ready   atomic.Bool
+	stopBg  context.CancelFunc
+	bgDone  chan struct{}
+	stopped atomic.Bool
+}
+
+func newApp(cfg config, st store, log *slog.Logger, clk clock.Clock) *app {
+	a := &app{cfg: cfg, log: log, clock: clk, store: st, metrics: prometheus.NewRegistry()}
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	policy := txn.DefaultPolicy()
+	policy.MaxAttempts = cfg.MaxAttempts
+	a.runner = &txn.Runner{Policy: policy, Metrics: txn.NewMetrics(a.metrics), Clock: clk, Log: log}
+
+	kinds := map[string]rooms.Factory{
+		"auction": auction.Factory(auction.Deps{Store: st.Auctions(), Runner: a.runner, Clock: clk, Logger: log}),
+	}
+	a.rooms = rooms.NewRegistry(kinds, st, a.metrics, rooms.Config{PollInterval: cfg.PollInterval, Clock: clk, Logger: log})
+
+	var secret []byte
+	if cfg.TokenSecret != "" {
+		secret = []byte(cfg.TokenSecret)
+	}
+	var origins []string
+	for _, o := range strings.Split(cfg.AllowOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	a.hub = hub.New(a.rooms, a.metrics, hub.Config{HubID: cfg.HubID, Server: "hotrow/" + version,
+		TokenSecret: secret, AllowOrigins: origins, Clock: clk, Logger: log})
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", a.hub)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
+	(&auctionAPI{store: st.Auctions(), rooms: a.rooms, runner: a.runner, clock: clk, log: log,
+		newID: func() string { return hub.RandomID(10) }}).register(mux)
+	pages, _ := fs.Sub(static.FS, ".")
+	mux.Handle("GET /", http.FileServerFS(pages))
+	a.handler = mux
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopBg, a.bgDone = cancel, make(chan struct{})
+	go func() { defer close(a.bgDone); a.rooms.Run(ctx) }()
+	a.ready.Store(true)
+	return a
+}
+
+// readyz is 200 while the hub takes sockets and the store answers.
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	if !a.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "store": a.store.Name()})
+}
+
+// shutdown drains the hub: readiness goes false, no new sockets, the
+// transactions under way finish (queued messages are answered unavailable:
+// safe to resend), then every socket closes with 1012 after its queued
+// frames are written. It returns when done or when ctx ends.
+func (a *app) shutdown(ctx context.Context) error {
+	if a.stopped.Swap(true) {
+		return nil
+	}
+	a.ready.Store(false)
+	a.hub.Drain()
+	err := a.rooms.Drain(ctx)
+	a.hub.CloseAll(ctx)
+	a.stopBg()
+	<-a.bgDone
+	return err
+}
+
+func randomSuffix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	const hex = "0123456789abcdef"
+	out := make([]byte, 0, 6)
+	for _, x := range b {
+		out = append(out, hex[x>>4], hex[x&15])
+	}
+	return string(out)
+}
+
+var errUsage = errors.New("usage")

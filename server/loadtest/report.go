@@ -1,0 +1,234 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Report is what a load test found.
+type Report struct {
+	Auction       string
+	Hubs, Bidders int
+	Sent          int
+	Accepted      int
+	Rejected      int
+	RejectReasons map[string]int
+	Resends       int
+	ResendsOK     bool
+	TotalAttempts int
+	MaxAttempts   int
+	FinalVersion  int64
+	BidPhase      time.Duration
+	Took          time.Duration
+	Checks        []Check
+}
+
+// Check is one invariant and whether it held.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string
+}
+
+// OK reports whether every check held.
+func (r *Report) OK() bool {
+	for _, c := range r.Checks {
+		if !c.OK {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// Failed lists the checks that did not hold.
+func (r *Report) Failed() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (r *Report) add(name string, ok bool, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
+}
+
+// check evaluates every invariant.
+func (r *Report) check(acks []ack, final []hubState, bids []bidRow, clients []*client, problems []string) {
+	r.add("every bid answered", len(problems) == 0, "%s", summarize(problems))
+
+	// Accepted bids in version order: amounts strictly rise, versions unique.
+	sort.Slice(acks, func(i, j int) bool { return acks[i].version < acks[j].version })
+	rising, unique := true, true
+	for i := 1; i < len(acks); i++ {
+		if acks[i].version == acks[i-1].version {
+			unique = false
+		}
+		if acks[i].amount <= acks[i-1].amount {
+			rising = false
+		}
+	}
+	for _, a := range acks {
+		r.TotalAttempts += a.attempts
+		if a.attempts > r.MaxAttempts {
+			r.MaxAttempts = a.attempts
+		}
+	}
+	r.add("two bids never both win a version", unique, "%d accepted bids, each its own version", len(acks))
+	r.add("accepted amounts strictly rise", rising, "in version order")
+
+	// Bid rows == accepted acks.
+	rowsMatch := len(bids) == len(acks)
+	if rowsMatch {
+		for i := range bids {
+			if bids[i].Version != acks[i].version || mustCents(bids[i].Amount) != acks[i].amount || bids[i].Bidder != acks[i].user {
+				rowsMatch = false
+				break
+			}
+		}
+	}
+	r.add("bid rows == accepted acks", rowsMatch, "%d rows, %d acks", len(bids), len(acks))
+
+	// Final state on every hub.
+	var top *ack
+	if len(acks) > 0 {
+		top = &acks[len(acks)-1]
+	}
+	for _, h := range final {
+		st := h.state
+		var ok bool
+		var detail string
+		if top == nil {
+			ok = st.Winner == nil && st.FinalPrice == nil && st.Status == "ended"
+			detail = "no accepted bids, no winner"
+		} else {
+			ok = st.Status == "ended" && st.Winner != nil && *st.Winner == top.user &&
+				st.FinalPrice != nil && mustCents(*st.FinalPrice) == top.amount
+			detail = fmt.Sprintf("status %s, winner %s at %s; top accepted bid %s by %s", st.Status,
+				deref(st.Winner), deref(st.FinalPrice), formatCents(top.amount), top.user)
+		}
+		r.add("one winner, the top bidder, at the top price ("+h.url+")", ok, "%s", detail)
+	}
+
+	// What every client saw.
+	var ref []seenEvent
+	var refUser string
+	same, gapless, neverDown := true, true, true
+	var detailSame, detailGap, detailDown string
+	for _, c := range clients {
+		c.mu.Lock()
+		evs := append([]seenEvent(nil), c.events...)
+		joinedAt := c.joinedAt
+		c.mu.Unlock()
+		price := int64(-1)
+		for i, ev := range evs {
+			if want := joinedAt + int64(i) + 1; ev.Version != want && gapless {
+				gapless = false
+				detailGap = fmt.Sprintf("%s got version %d where %d was due", c.user, ev.Version, want)
+			}
+			if ev.Price >= 0 {
+				if ev.Price < price && neverDown {
+					neverDown = false
+					detailDown = fmt.Sprintf("%s saw %s after %s", c.user, formatCents(ev.Price), formatCents(price))
+				}
+				price = ev.Price
+			}
+		}
+		if len(evs) > 0 && evs[len(evs)-1].Version > r.FinalVersion {
+			r.FinalVersion = evs[len(evs)-1].Version
+		}
+		// Compare the history from the latest join point on.
+		if ref == nil {
+			ref, refUser = trimTo(evs, joinedAt), c.user
+			continue
+		}
+		if !sameTail(ref, evs) && same {
+			same = false
+			detailSame = fmt.Sprintf("%s and %s disagree", refUser, c.user)
+		}
+	}
+	r.add("every client saw a gapless sequence of versions", gapless, "%s", or(detailGap, fmt.Sprintf("%d clients, up to version %d", len(clients), r.FinalVersion)))
+	r.add("no client saw the price go down", neverDown, "%s", or(detailDown, "checked every event's state"))
+	r.add("every client saw the same history", same, "%s", or(detailSame, "same versions, kinds and data"))
+	r.add("a resent bid id gets the same ack", r.ResendsOK, "%d resends", r.Resends)
+}
+
+func trimTo(evs []seenEvent, _ int64) []seenEvent { return evs }
+
+// sameTail reports whether a and b agree on every version both hold and end
+// at the same version.
+func sameTail(a, b []seenEvent) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	if a[len(a)-1].Version != b[len(b)-1].Version {
+		return false
+	}
+	byVersion := make(map[int64]seenEvent, len(a))
+	for _, e := range a {
+		byVersion[e.Version] = e
+	}
+	for _, e := range b {
+		if o, ok := byVersion[e.Version]; ok && (o.Kind != e.Kind || o.Data != e.Data) {
+			return false
+		}
+	}
+	return true
+}
+
+func summarize(p []string) string {
+	if len(p) == 0 {
+		return "every bid got an ack or a reject"
+	}
+	if len(p) > 3 {
+		return strings.Join(p[:3], "; ") + fmt.Sprintf("; and %d more", len(p)-3)
+	}
+	return strings.Join(p, "; ")
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Print writes the table.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "\nauction %s: %d bidders on %d hub(s), %d bids sent, %d accepted, %d rejected %v\n",
+		r.Auction, r.Bidders, r.Hubs, r.Sent, r.Accepted, r.Rejected, r.RejectReasons)
+	perMsg := 0.0
+	if r.Accepted > 0 {
+		perMsg = float64(r.TotalAttempts) / float64(r.Accepted)
+	}
+	fmt.Fprintf(w, "attempts: %d total for %d accepted bids (%.2f per bid), max %d; bidding took %s, the run %s\n\n",
+		r.TotalAttempts, r.Accepted, perMsg, r.MaxAttempts, r.BidPhase.Round(time.Millisecond), r.Took.Round(time.Millisecond))
+	width := 0
+	for _, c := range r.Checks {
+		width = max(width, len(c.Name))
+	}
+	for _, c := range r.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "%s  %-*s  %s\n", mark, width, c.Name, c.Detail)
+	}
+	if r.OK() {
+		fmt.Fprintln(w, "\nevery invariant holds")
+	} else {
+		fmt.Fprintf(w, "\n%d invariant(s) violated\n", len(r.Failed()))
+	}
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotrow/rooms"
+	"hotrow/rooms/auction"
+	"hotrow/txn/dsql"
+	"hotrow/txn/memstore"
+	"hotrow/txn/pgstore"
+	"hotrow/internal/clock"
+)
+
+// store is what the server needs of a store: the room event log and each
+// room kind's tables.
+type store interface {
+	rooms.Log
+	Auctions() auction.Store
+	Ping(ctx context.Context) error
+	Close()
+	Name() string
+}
+
+// openStore picks the store from the configuration: Aurora DSQL when
+// DSQL_ENDPOINT is set, PostgreSQL when DATABASE_URL is, else the embedded
+// store. It says which in the log.
+func openStore(ctx context.Context, c config, log *slog.Logger, clk clock.Clock) (store, error) {
+	switch {
+	case c.DSQLEndpoint != "":
+		pc, err := dsql.PoolConfig(ctx, dsql.Config{Endpoint: c.DSQLEndpoint, Region: c.AWSRegion, User: c.DSQLUser})
+		if err != nil {
+			return nil, fmt.Errorf("configuring Aurora DSQL: %w", err)
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, pc)
+		if err != nil {
+			return nil, fmt.Errorf("connecting to Aurora DSQL at %s: %w", c.DSQLEndpoint, err)
+		}
+		s := pgstore.New(pool, pgstore.DSQL)
+		log.Info("store: Aurora DSQL", "endpoint", c.DSQLEndpoint, "user", c.DSQLUser)
+		return s, migrateIfAsked(ctx, c, s, log)
+	case c.DatabaseURL != "":
+		s, err := pgstore.Open(ctx, c.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		cc := s.Pool().Config().ConnConfig
+		log.Info("store: PostgreSQL", "host", cc.Host, "database", cc.Database)
+		return s, migrateIfAsked(ctx, c, s, log)
+	default:
+		log.Info("store: embedded (in memory, this process only; set DATABASE_URL for PostgreSQL)")
+		return memstore.New(clk), nil
+	}
+}
+
+func migrateIfAsked(ctx context.Context, c config, s *pgstore.Store, log *slog.Logger) error {
+	if !c.Migrate {
+		return nil
+	}
+	if err := s.Migrate(ctx, log); err != nil {
+		s.Close()
+		return fmt.Errorf("migrating: %w", err)
+	}
+	return nil
+}
