@@ -28,7 +28,8 @@ var ErrViolations = errors.New("invariants violated")
 type Config struct {
 	URLs          []string      // hub base URLs, e.g. http://localhost:8080
 	Bidders       int           // sockets, one bidder each
-	BidsPerBidder int           // bids each bidder places
+	BidsPerBidder int           // accepted bids each bidder aims for
+	MaxTries      int           // bids a bidder sends at most (default 20 × BidsPerBidder)
 	AuctionFor    time.Duration // how long the auction runs
 	Timeout       time.Duration // the whole run's bound
 	Progress      io.Writer     // progress lines; nil for none
@@ -42,7 +43,8 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	urls := fs.String("url", "http://localhost:8080", "hub base URL; several comma-separated hubs share the bidders round-robin")
 	cfg := Config{Progress: stdout}
 	fs.IntVar(&cfg.Bidders, "bidders", 300, "bidders, each on its own socket")
-	fs.IntVar(&cfg.BidsPerBidder, "bids", 3, "bids per bidder")
+	fs.IntVar(&cfg.BidsPerBidder, "bids", 2, "accepted bids each bidder aims for (it raises after each bid_too_low)")
+	fs.IntVar(&cfg.MaxTries, "max-tries", 0, "bids a bidder sends at most (default 20 × -bids)")
 	fs.DurationVar(&cfg.AuctionFor, "auction-for", 15*time.Second, "how long the auction runs (bidding must fit in it)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "give up after this long")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed for bid amounts (0: random)")
@@ -85,6 +87,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.AuctionFor <= 0 {
 		cfg.AuctionFor = 15 * time.Second
+	}
+	if cfg.MaxTries <= 0 {
+		cfg.MaxTries = 20 * cfg.BidsPerBidder
 	}
 	if cfg.Seed == 0 {
 		cfg.Seed = rand.Uint64()
@@ -178,8 +183,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
 			var first *ack
-			for n := 0; n < cfg.BidsPerBidder; n++ {
-				amount := c.min() + int64(rng.IntN(10))*100
+			won, next := 0, c.min()
+			for n := 0; n < cfg.MaxTries && won < cfg.BidsPerBidder && ctx.Err() == nil; n++ {
+				// Bid at the newest minimum this bidder knows, sometimes a
+				// little above, so bids collide the way a hot auction's do.
+				amount := max(next, c.min()) + int64(rng.IntN(3))*100
 				bidID := fmt.Sprintf("%s-b%d", c.user, n)
 				sent.Add(1)
 				f, err := c.bid(ctx, room, bidID, amount)
@@ -192,6 +200,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				mu.Lock()
 				if f.Type == "ack" {
 					accepted.Add(1)
+					won++
 					a := ack{user: c.user, id: bidID, amount: amount, version: f.Version, attempts: f.Attempts}
 					acks = append(acks, a)
 					if first == nil {
@@ -200,8 +209,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				} else {
 					rejected.Add(1)
 					reasons[f.Reason]++
+					if f.Min != "" {
+						next = mustCents(f.Min)
+					}
 				}
 				mu.Unlock()
+				if f.Type == "reject" && f.Reason == "ended" {
+					break
+				}
 			}
 			if first != nil {
 				// A resend of an acknowledged id must get the same ack.
