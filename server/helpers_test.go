@@ -202,5 +202,4 @@ func counterSum(t testing.TB, a *app, name string) float64 {
 	return sum
 }
 
-
 func jsonNewDecoder(resp *http.Response) *json.Decoder { return json.NewDecoder(resp.Body) }

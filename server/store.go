@@ -7,12 +7,12 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"hotrow/internal/clock"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
 	"hotrow/txn/dsql"
 	"hotrow/txn/memstore"
 	"hotrow/txn/pgstore"
-	"hotrow/internal/clock"
 )
 
 // store is what the server needs of a store: the room event log and each

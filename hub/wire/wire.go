@@ -96,6 +96,26 @@ type Reject struct {
 	Current any `json:"current,omitempty"`
 }
 
+// Cursors is a batch of cursor changes in a room: at most one per room per
+// tick, holding only what changed since the previous one (a late joiner's
+// first one holds everyone). Gone lists users whose cursor expired or who
+// left. Both lists are always present (possibly empty).
+type Cursors struct {
+	Type    string   `json:"type"` // "cursors"
+	Room    string   `json:"room"`
+	Cursors []Cursor `json:"cursors"`
+	Gone    []string `json:"gone"`
+}
+
+// Cursor is one user's cursor in a room. Pos is the client's JSON object, or
+// null for a user who has not moved yet; At is when it last changed.
+type Cursor struct {
+	User string          `json:"user"`
+	Name string          `json:"name"`
+	Pos  json.RawMessage `json:"pos"`
+	At   time.Time       `json:"at"`
+}
+
 // Pong answers ping.
 type Pong struct {
 	Type string `json:"type"` // "pong"
