@@ -93,10 +93,29 @@ func (s *sequencer) run() {
 		}
 		select {
 		case req := <-s.inbox:
+			// select picks at random among ready cases: once the hub drains,
+			// a queued message must be refused, not run, even when the inbox
+			// was chosen over stop.
+			if s.draining() {
+				s.broken = ErrDraining
+			}
 			s.handle(req)
+			// Activity postpones retirement: the idle time counts from the
+			// last message handled.
+			if s.idle != nil {
+				s.idle.Stop()
+				s.idle = nil
+			}
 		case <-deadlineC:
 			s.deadline = nil
-			s.closeIfDue()
+			if !s.draining() {
+				s.closeIfDue()
+				// Not due after all (or closed): keep a timer for the
+				// deadline the engine holds now, if any.
+				if s.deadline == nil {
+					s.armDeadline()
+				}
+			}
 		case <-idleC:
 			s.idle = nil
 			if s.reg.retire(s) {
@@ -107,6 +126,16 @@ func (s *sequencer) run() {
 			return
 		}
 		s.armIdle()
+	}
+}
+
+// draining reports whether the hub has begun draining.
+func (s *sequencer) draining() bool {
+	select {
+	case <-s.reg.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -381,16 +410,24 @@ func (s *sequencer) closeIfDue() {
 }
 
 // afterRejectedClose follows a close that did not commit: another hub may
-// have closed the room (catching up delivers its closed event), or the
-// database's clock is behind ours, or the store failed. While the close is
-// still pending it is tried again a little later.
+// have closed the room (catching up delivers its closed event) or extended
+// it (catching up moves the deadline), or the database's clock is behind
+// ours, or the store failed. While the close is still pending and due it is
+// tried again a little later.
 func (s *sequencer) afterRejectedClose() {
 	d, ok := s.engine.(Deadliner)
 	if !ok {
 		return
 	}
 	s.catchUp()
-	if _, pending := d.Deadline(); !pending {
+	at, pending := d.Deadline()
+	if !pending {
+		return
+	}
+	if s.clock().Now().Before(at) {
+		// Catching up moved the deadline (another hub's bid extended the
+		// auction): wait for the new one rather than retrying soon.
+		s.armDeadline()
 		return
 	}
 	if s.deadline != nil {

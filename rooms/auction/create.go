@@ -86,6 +86,11 @@ func (r CreateRequest) Build(now time.Time, newID func() string) (Auction, error
 		if *r.DurationS <= 0 {
 			return a, &FieldError{"duration_s", "must be positive"}
 		}
+		// Checked before the multiplication: a huge duration_s would wrap
+		// time.Duration around into a short (or negative) duration.
+		if maxS := int64(MaxDuration / time.Second); int64(*r.DurationS) > maxS {
+			return a, &FieldError{"duration_s", fmt.Sprintf("must be at most %d (%s)", maxS, MaxDuration)}
+		}
 		a.EndsAt = a.StartsAt.Add(time.Duration(*r.DurationS) * time.Second)
 	default:
 		a.EndsAt = a.StartsAt.Add(DefaultDuration)
