@@ -30,6 +30,7 @@ type KV struct {
 	data   map[string][]version // oldest first
 	active map[uint64]int       // open snapshots
 	failer func() error         // injected commit failure, for tests
+	loseAck func() error        // injected lost acknowledgement, for tests
 	Clock  clock.Clock
 }
 
@@ -47,6 +48,15 @@ func (db *KV) FailCommits(f func() error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.failer = f
+}
+
+// LoseCommitAcks makes every commit that applies call f afterwards; a
+// non-nil error from it is returned as txn.CommitUnknownError although the
+// writes are in, as when a connection drops during COMMIT.
+func (db *KV) LoseCommitAcks(f func() error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.loseAck = f
 }
 
 // KVTx is one transaction on a KV.
@@ -156,6 +166,11 @@ func (tx *KVTx) Commit() error {
 		db.data[k] = prune(append(db.data[k], version{seq: db.seq, val: v}), oldest)
 		if len(db.data[k]) == 1 && db.data[k][0].val == nil {
 			delete(db.data, k)
+		}
+	}
+	if db.loseAck != nil {
+		if err := db.loseAck(); err != nil {
+			return txn.CommitUnknownError{Err: err}
 		}
 	}
 	return nil
