@@ -25,13 +25,13 @@ type version struct {
 // stored as given and must not be modified after Put (store values, not
 // pointers into shared data).
 type KV struct {
-	mu     sync.Mutex
-	seq    uint64
-	data   map[string][]version // oldest first
-	active map[uint64]int       // open snapshots
-	failer func() error         // injected commit failure, for tests
-	loseAck func() error        // injected lost acknowledgement, for tests
-	Clock  clock.Clock
+	mu      sync.Mutex
+	seq     uint64
+	data    map[string][]version // oldest first
+	active  map[uint64]int       // open snapshots
+	failer  func() error         // injected commit failure, for tests
+	loseAck func() error         // injected lost acknowledgement, for tests
+	Clock   clock.Clock
 }
 
 // NewKV makes an empty store.
