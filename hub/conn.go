@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"hotrow/hub/wire"
+	"hotrow/rooms/cursors"
 )
 
 // conn is one socket: a read loop that dispatches the client's messages,
@@ -29,6 +30,7 @@ type conn struct {
 	done      chan struct{} // closed when the writer has finished
 
 	rooms map[string]struct{} // joined rooms; read loop only
+	cur   *cursors.Conn       // nil when cursors are disabled
 }
 
 type closeReq struct {
@@ -154,6 +156,9 @@ func isTooBig(err error) bool {
 
 // leaveAll unsubscribes from every joined room when the socket ends.
 func (c *conn) leaveAll() {
+	if c.cur != nil {
+		c.cur.Close()
+	}
 	for room := range c.rooms {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = c.hub.rooms.Leave(ctx, room, c, "", false)

@@ -37,7 +37,7 @@ func (c *conn) dispatch(data []byte) {
 	case wire.TypeEdit:
 		c.mutate(in, "edit", "schema", in.Op)
 	case wire.TypeCursor:
-		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "cursors are not enabled on this hub"))
+		c.cursor(in)
 	case "":
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "the message has no type"))
 	default:
@@ -69,6 +69,7 @@ func (c *conn) join(in wire.Inbound) {
 		return
 	}
 	c.rooms[in.Room] = struct{}{}
+	c.cursorJoin(in.Room)
 }
 
 func (c *conn) leave(in wire.Inbound) {
@@ -81,6 +82,7 @@ func (c *conn) leave(in wire.Inbound) {
 		return
 	}
 	delete(c.rooms, in.Room)
+	c.cursorLeave(in.Room)
 	ctx, cancel := c.roomCtx()
 	defer cancel()
 	if err := c.hub.rooms.Leave(ctx, in.Room, c, in.Ref, true); err != nil {

@@ -19,6 +19,7 @@ import (
 	"hotrow/hub/wire"
 	"hotrow/internal/clock"
 	"hotrow/rooms"
+	"hotrow/rooms/cursors"
 )
 
 // Rooms is what the hub needs of the room registry.
@@ -56,6 +57,9 @@ type Config struct {
 	Logger       *slog.Logger
 	// NewID returns n random characters (guest names); default crypto/rand.
 	NewID func(n int) string
+	// Cursors shares cursors and presence (PROTOCOL.md cursor, cursors);
+	// nil disables them: cursor messages get a bad_request error.
+	Cursors *cursors.Service
 }
 
 func (c *Config) defaults() {
@@ -156,6 +160,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()
+	if h.cfg.Cursors != nil {
+		c.cur = h.cfg.Cursors.Connect(id.User, id.Name, c)
+	}
 	h.m.connections.Inc()
 	defer func() {
 		h.mu.Lock()

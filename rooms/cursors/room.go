@@ -1,0 +1,376 @@
+package cursors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hotrow/hub/wire"
+	"hotrow/internal/clock"
+)
+
+// room is one room's cursors on this hub: who is here, what the store says
+// about other hubs, and what changed since the last frame. Its goroutine
+// runs while it has local members, sends at most one frame per tick, and
+// polls the store in the background.
+type room struct {
+	svc  *Service
+	name string
+	quit chan struct{}
+	kick chan struct{} // poll now
+
+	// Touched only by the room goroutine.
+	nextTick time.Time
+	tickT    clock.Timer
+	pollT    clock.Timer
+
+	mu         sync.Mutex
+	local      map[*Conn]*member
+	localUsers map[string]int
+	remote     map[string]remoteUser // users seen in the store on other hubs
+	view       map[string]*presence  // every present user, as shown
+	changed    map[string]struct{}
+	gone       map[string]struct{}
+	newcomers  map[*Conn]struct{} // get a full frame at the next tick
+	polling    bool
+	pollAgain  bool
+	stopped    bool
+	handled    atomic.Int64 // ticks handled, for tests
+}
+
+type member struct {
+	pos json.RawMessage
+	at  time.Time
+}
+
+type presence struct {
+	name string
+	pos  json.RawMessage
+	at   time.Time
+}
+
+type remoteUser struct {
+	name    string
+	pos     json.RawMessage
+	at      time.Time
+	expires time.Time
+}
+
+func newRoom(s *Service, name string) *room {
+	c := s.cfg.Clock
+	now := c.Now()
+	r := &room{svc: s, name: name, quit: make(chan struct{}), kick: make(chan struct{}, 1),
+		local: map[*Conn]*member{}, localUsers: map[string]int{}, remote: map[string]remoteUser{},
+		view: map[string]*presence{}, changed: map[string]struct{}{}, gone: map[string]struct{}{},
+		newcomers: map[*Conn]struct{}{}}
+	// The timers are armed here, before the goroutine starts, so a test
+	// that advances a fake clock right after Join fires them.
+	r.nextTick = now.Add(s.cfg.Tick)
+	r.tickT = c.NewTimer(s.cfg.Tick)
+	r.pollT = c.NewTimer(s.cfg.PollInterval)
+	return r
+}
+
+func (r *room) lock()   { r.mu.Lock() }
+func (r *room) unlock() { r.mu.Unlock() }
+
+func (r *room) now() time.Time { return r.svc.cfg.Clock.Now().UTC().Truncate(time.Millisecond) }
+
+// join adds c; called with svc.mu held (so the room cannot retire meanwhile).
+func (r *room) join(c *Conn) {
+	now := r.now()
+	r.lock()
+	if _, ok := r.local[c]; !ok {
+		r.local[c] = &member{at: now}
+		r.localUsers[c.user]++
+		if _, present := r.view[c.user]; !present {
+			p := &presence{name: c.name, at: now}
+			if ru, ok := r.remote[c.user]; ok {
+				p.pos, p.at = ru.pos, ru.at
+			}
+			r.view[c.user] = p
+			r.changed[c.user] = struct{}{}
+			delete(r.gone, c.user)
+		}
+	}
+	r.newcomers[c] = struct{}{}
+	r.unlock()
+	r.svc.w.upsert(c.item(r.name, nil, now))
+	r.pollSoon()
+}
+
+func (r *room) leave(c *Conn) {
+	r.lock()
+	if _, ok := r.local[c]; !ok {
+		r.unlock()
+		return
+	}
+	delete(r.local, c)
+	delete(r.newcomers, c)
+	r.localUsers[c.user]--
+	if r.localUsers[c.user] <= 0 {
+		delete(r.localUsers, c.user)
+		r.userLeftHere(c.user)
+	}
+	r.unlock()
+	r.svc.w.remove(r.name, c.user, c.id)
+}
+
+// userLeftHere handles a user with no socket left on this hub: gone, unless
+// the store shows them on another hub. Called with the lock held.
+func (r *room) userLeftHere(user string) {
+	if ru, ok := r.remote[user]; ok {
+		r.view[user] = &presence{name: ru.name, pos: ru.pos, at: ru.at}
+		r.changed[user] = struct{}{}
+		return
+	}
+	r.markGone(user)
+}
+
+func (r *room) markGone(user string) {
+	if _, ok := r.view[user]; !ok {
+		return
+	}
+	delete(r.view, user)
+	delete(r.changed, user)
+	r.gone[user] = struct{}{}
+}
+
+func (r *room) move(c *Conn, pos json.RawMessage) error {
+	now := r.now()
+	r.lock()
+	m, ok := r.local[c]
+	if !ok || r.stopped {
+		stopped := r.stopped
+		r.unlock()
+		if stopped {
+			return ErrClosed
+		}
+		return ErrNotJoined
+	}
+	m.pos, m.at = pos, now
+	p := r.view[c.user]
+	p.pos, p.at, p.name = pos, now, c.name
+	r.changed[c.user] = struct{}{}
+	r.unlock()
+	r.svc.w.upsert(c.item(r.name, pos, now))
+	return nil
+}
+
+func (r *room) pollSoon() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *room) run() {
+	defer r.svc.wg.Done()
+	defer func() {
+		r.tickT.Stop()
+		r.pollT.Stop()
+	}()
+	for {
+		select {
+		case <-r.quit:
+			r.lock()
+			r.stopped = true
+			r.unlock()
+			return
+		case <-r.tickT.C():
+			if r.tick() {
+				return
+			}
+		case <-r.pollT.C():
+			r.pollT = r.svc.cfg.Clock.NewTimer(r.svc.cfg.PollInterval)
+			r.startPoll()
+		case <-r.kick:
+			r.startPoll()
+		}
+	}
+}
+
+// tick sends this tick's frames; it reports true when the room retired.
+func (r *room) tick() bool {
+	c := r.svc.cfg.Clock
+	now := c.Now()
+	// Next tick on a fixed schedule, armed before anything is sent.
+	r.nextTick = r.nextTick.Add(r.svc.cfg.Tick)
+	if !r.nextTick.After(now) {
+		r.nextTick = now.Add(r.svc.cfg.Tick)
+	}
+	r.tickT = c.NewTimer(r.nextTick.Sub(now))
+
+	defer r.handled.Add(1)
+	if r.retireIfEmpty() {
+		return true
+	}
+	r.lock()
+	defer r.unlock()
+	r.expireRemote(now)
+	var delta []byte
+	if len(r.changed) > 0 || len(r.gone) > 0 {
+		users := sortedKeys(r.changed)
+		gone := sortedKeys(r.gone)
+		delta = r.frame(users, gone)
+		clear(r.changed)
+		clear(r.gone)
+	}
+	var full []byte
+	if len(r.newcomers) > 0 {
+		full = r.frame(sortedKeys(r.view), []string{})
+	}
+	if delta == nil && full == nil {
+		return false
+	}
+	sent := 0
+	for conn := range r.local {
+		frame := delta
+		if _, isNew := r.newcomers[conn]; isNew {
+			frame = full
+		}
+		if frame != nil {
+			conn.peer.Send(frame, true)
+			sent++
+		}
+	}
+	clear(r.newcomers)
+	r.svc.m.frames.Add(float64(sent))
+	return false
+}
+
+func (r *room) frame(users, gone []string) []byte {
+	cs := make([]wire.Cursor, 0, len(users))
+	for _, u := range users {
+		p := r.view[u]
+		cs = append(cs, wire.Cursor{User: u, Name: p.name, Pos: p.pos, At: p.at})
+	}
+	return wire.Encode(wire.Cursors{Type: "cursors", Room: r.name, Cursors: cs, Gone: gone})
+}
+
+// retireIfEmpty removes a room with no local members.
+func (r *room) retireIfEmpty() bool {
+	r.lock()
+	busy := len(r.local) > 0
+	r.unlock()
+	if busy {
+		return false
+	}
+	s := r.svc
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.lock()
+	defer r.unlock()
+	if len(r.local) > 0 || r.stopped {
+		return false
+	}
+	r.stopped = true
+	if s.rooms[r.name] == r {
+		delete(s.rooms, r.name)
+		s.m.rooms.Dec()
+	}
+	return true
+}
+
+// expireRemote forgets remote users whose items all expired (their hub
+// stopped refreshing them and the store could not be read meanwhile).
+// Called with the lock held.
+func (r *room) expireRemote(now time.Time) {
+	for u, ru := range r.remote {
+		if !ru.expires.After(now) {
+			delete(r.remote, u)
+			if r.localUsers[u] == 0 {
+				r.markGone(u)
+			}
+		}
+	}
+}
+
+// startPoll reads the store in the background, one read at a time.
+func (r *room) startPoll() {
+	r.lock()
+	if r.polling || r.stopped {
+		r.pollAgain = !r.stopped
+		r.unlock()
+		return
+	}
+	r.polling = true
+	r.unlock()
+	s := r.svc
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+		items, err := s.store.List(ctx, r.name, s.cfg.Clock.Now())
+		cancel()
+		if err != nil {
+			s.m.errors.WithLabelValues(opList).Inc()
+		}
+		r.lock()
+		r.polling = false
+		again := r.pollAgain
+		r.pollAgain = false
+		if err == nil && !r.stopped {
+			r.applyPoll(items)
+		}
+		r.unlock()
+		if again {
+			r.pollSoon()
+		}
+	}()
+}
+
+// applyPoll merges what the store holds for other hubs. Called with the
+// lock held.
+func (r *room) applyPoll(items []Item) {
+	now := r.svc.cfg.Clock.Now()
+	seen := map[string]remoteUser{}
+	for _, it := range items {
+		if r.svc.ownConn(it.Conn) || !it.ExpiresAt.After(now) {
+			continue // ours: the local view is authoritative
+		}
+		ru, ok := seen[it.User]
+		if !ok {
+			ru = remoteUser{name: it.Name, at: it.Updated.UTC()}
+		}
+		if it.ExpiresAt.After(ru.expires) {
+			ru.expires = it.ExpiresAt
+		}
+		// The latest position among the user's connections wins.
+		if len(it.Pos) > 0 && (ru.pos == nil || it.Updated.After(ru.at)) {
+			ru.pos, ru.at, ru.name = it.Pos, it.Updated.UTC(), it.Name
+		}
+		seen[it.User] = ru
+	}
+	for u, ru := range seen {
+		p, present := r.view[u]
+		switch {
+		case !present:
+			r.view[u] = &presence{name: ru.name, pos: ru.pos, at: ru.at}
+			r.changed[u] = struct{}{}
+			delete(r.gone, u)
+		case ru.pos != nil && !bytes.Equal(ru.pos, p.pos) && !ru.at.Before(p.at):
+			p.pos, p.at, p.name = ru.pos, ru.at, ru.name
+			r.changed[u] = struct{}{}
+		}
+	}
+	for u := range r.remote {
+		if _, still := seen[u]; !still && r.localUsers[u] == 0 {
+			r.markGone(u)
+		}
+	}
+	r.remote = seen
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
