@@ -1,0 +1,93 @@
+package schema
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"hotrow/rooms"
+)
+
+// ErrExists is returned when creating a document whose id is taken.
+var ErrExists = errors.New("a schema document with this id already exists")
+
+// AuditEntry is one row of a document's audit log: who did what, when,
+// with the entities before and after (JSON null when there were none). It
+// is written in the transaction that makes the change.
+type AuditEntry struct {
+	Doc     string          `json:"-"`
+	Version int64           `json:"version"`
+	By      string          `json:"by"`
+	At      time.Time       `json:"at"`
+	MsgID   string          `json:"id"` // the edit message's id; "" for created
+	Kind    string          `json:"kind"`
+	Op      json.RawMessage `json:"op"`
+	Before  json.RawMessage `json:"before"`
+	After   json.RawMessage `json:"after"`
+}
+
+// Write is everything one committed edit stores, atomically: the entity
+// rows (inserted entities take Event.Version as their order key Pos), the
+// dropped ids, the room version bump to Event.Version with the event, the
+// audit entry, and the idempotency record of (Event.Room, Audit.By,
+// Audit.MsgID).
+type Write struct {
+	DocID                      string
+	InsertTable, UpdateTable   *Table // columns are not written with a table
+	InsertColumn, UpdateColumn *Column
+	InsertRelation             *Relation
+	Dropped                    Dropped
+	Event                      rooms.Event
+	Audit                      AuditEntry
+	Applied                    rooms.Applied
+}
+
+// Rows is how many rows the write changes (compare DSQLMaxRows).
+func (w *Write) Rows() int {
+	n := 4 // room version, event, audit entry, idempotency record
+	for _, p := range []bool{w.InsertTable != nil, w.UpdateTable != nil, w.InsertColumn != nil,
+		w.UpdateColumn != nil, w.InsertRelation != nil} {
+		if p {
+			n++
+		}
+	}
+	return n + len(w.Dropped.Tables) + len(w.Dropped.Columns) + len(w.Dropped.Relations)
+}
+
+// Tx is one database transaction as the schema rules use it.
+type Tx interface {
+	// Now is the database's clock.
+	Now(ctx context.Context) (time.Time, error)
+	// FindApplied looks up a message already committed in room by user.
+	FindApplied(ctx context.Context, room, user, id string) (rooms.Applied, bool, error)
+	// Load reads the whole document at its room version (Doc.Version),
+	// normalized; rooms.ErrNotFound if there is none.
+	Load(ctx context.Context, id string) (Doc, error)
+	// Save stores one edit (see Write).
+	Save(ctx context.Context, w Write) error
+	// Create stores a new, empty document, its room at version 1, ev and
+	// the audit entry; ErrExists if the id is taken.
+	Create(ctx context.Context, d Doc, ev rooms.Event, a AuditEntry) error
+}
+
+// Store is where schema documents live: the embedded store or
+// PostgreSQL/DSQL, one row per document, table, column, relation and audit
+// entry.
+type Store interface {
+	// Attempt runs fn in one transaction (one attempt), rolling back when
+	// fn fails. Retrying is the caller's business.
+	Attempt(ctx context.Context, fn func(Tx) error) error
+	// Get reads one document at its version outside a transaction;
+	// rooms.ErrNotFound if there is none.
+	Get(ctx context.Context, id string) (Doc, error)
+	// Audit returns a document's audit log, oldest first;
+	// rooms.ErrNotFound if there is no such document.
+	Audit(ctx context.Context, id string) ([]AuditEntry, error)
+	// AppliedIDs returns every idempotency record of a room, keyed by
+	// AppliedKey(user, id).
+	AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error)
+}
+
+// AppliedKey is the key of an idempotency record within a room.
+func AppliedKey(user, id string) string { return user + "\x00" + id }
