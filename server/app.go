@@ -19,6 +19,8 @@ import (
 	"hotrow/internal/clock"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
+	"hotrow/rooms/cursors"
+	"hotrow/rooms/schema"
 	"hotrow/static"
 	"hotrow/txn"
 )
@@ -37,6 +39,7 @@ type app struct {
 	runner  *txn.Runner
 	rooms   *rooms.Registry
 	hub     *hub.Hub
+	cursors *cursors.Service
 	handler http.Handler
 
 	ready   atomic.Bool
@@ -45,15 +48,17 @@ type app struct {
 	stopped atomic.Bool
 }
 
-func newApp(cfg config, st store, log *slog.Logger, clk clock.Clock) *app {
+func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.Clock) *app {
 	a := &app{cfg: cfg, log: log, clock: clk, store: st, metrics: prometheus.NewRegistry()}
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	policy := txn.DefaultPolicy()
 	policy.MaxAttempts = cfg.MaxAttempts
 	a.runner = &txn.Runner{Policy: policy, Metrics: txn.NewMetrics(a.metrics), Clock: clk, Log: log}
 
+	schemaDeps := schema.Deps{Store: st.Schemas(), Runner: a.runner, Clock: clk, Logger: log}
 	kinds := map[string]rooms.Factory{
-		"auction": auction.Factory(auction.Deps{Store: st.Auctions(), Runner: a.runner, Clock: clk, Logger: log}),
+		"auction":   auction.Factory(auction.Deps{Store: st.Auctions(), Runner: a.runner, Clock: clk, Logger: log}),
+		schema.Kind: schema.Factory(schemaDeps),
 	}
 	a.rooms = rooms.NewRegistry(kinds, st, a.metrics, rooms.Config{PollInterval: cfg.PollInterval, Clock: clk, Logger: log})
 
@@ -67,8 +72,10 @@ func newApp(cfg config, st store, log *slog.Logger, clk clock.Clock) *app {
 			origins = append(origins, o)
 		}
 	}
+	a.cursors = cursors.New(cs, a.metrics, cursors.Config{HubID: cfg.HubID, Tick: cfg.CursorTick, TTL: cfg.CursorTTL,
+		WriteInterval: cfg.CursorWriteInterval, PollInterval: cfg.CursorPollInterval, Clock: clk, Logger: log})
 	a.hub = hub.New(a.rooms, a.metrics, hub.Config{HubID: cfg.HubID, Server: "hotrow/" + version,
-		TokenSecret: secret, AllowOrigins: origins, Clock: clk, Logger: log})
+		TokenSecret: secret, AllowOrigins: origins, Clock: clk, Logger: log, Cursors: a.cursors})
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", a.hub)
@@ -79,6 +86,7 @@ func newApp(cfg config, st store, log *slog.Logger, clk clock.Clock) *app {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
 	(&auctionAPI{store: st.Auctions(), rooms: a.rooms, runner: a.runner, clock: clk, log: log,
 		newID: func() string { return hub.RandomID(10) }}).register(mux)
+	(&schemaAPI{svc: schema.NewService(schemaDeps), log: log}).register(mux)
 	pages, _ := fs.Sub(static.FS, ".")
 	mux.Handle("GET /", http.FileServerFS(pages))
 	a.handler = mux
@@ -117,6 +125,9 @@ func (a *app) shutdown(ctx context.Context) error {
 	a.hub.Drain()
 	err := a.rooms.Drain(ctx)
 	a.hub.CloseAll(ctx)
+	// Delete this hub's cursors so other hubs show its users gone now,
+	// not when their TTL passes.
+	err = errors.Join(err, a.cursors.Close(ctx))
 	a.stopBg()
 	<-a.bgDone
 	return err
@@ -132,5 +143,3 @@ func randomSuffix() string {
 	}
 	return string(out)
 }
-
-var errUsage = errors.New("usage")

@@ -26,6 +26,13 @@ type config struct {
 	PollInterval    time.Duration
 	MaxAttempts     int
 	AllowOrigins    string
+
+	DynamoTable         string
+	DynamoEndpoint      string
+	CursorTick          time.Duration
+	CursorTTL           time.Duration
+	CursorWriteInterval time.Duration
+	CursorPollInterval  time.Duration
 }
 
 func env(name, def string) string {
@@ -89,6 +96,14 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.Migrate, err = envBool("HOTROW_MIGRATE", false)
 	keep(err)
+	c.CursorTick, err = envDuration("HOTROW_CURSOR_TICK", 50*time.Millisecond)
+	keep(err)
+	c.CursorTTL, err = envDuration("HOTROW_CURSOR_TTL", 30*time.Second)
+	keep(err)
+	c.CursorWriteInterval, err = envDuration("HOTROW_CURSOR_WRITE_INTERVAL", time.Second)
+	keep(err)
+	c.CursorPollInterval, err = envDuration("HOTROW_CURSOR_POLL_INTERVAL", time.Second)
+	keep(err)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
@@ -108,6 +123,12 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest graceful shutdown (HOTROW_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often watched rooms look for other hubs' commits (HOTROW_POLL_INTERVAL)")
 	fs.IntVar(&c.MaxAttempts, "txn-max-attempts", c.MaxAttempts, "attempts per message before giving up (HOTROW_TXN_MAX_ATTEMPTS)")
+	fs.StringVar(&c.DynamoTable, "dynamodb-table", env("DYNAMODB_TABLE", ""), "DynamoDB table for cursors; empty keeps them in memory (DYNAMODB_TABLE)")
+	fs.StringVar(&c.DynamoEndpoint, "dynamodb-endpoint", env("DYNAMODB_ENDPOINT", ""), "DynamoDB endpoint URL, e.g. dynalite's (DYNAMODB_ENDPOINT)")
+	fs.DurationVar(&c.CursorTick, "cursor-tick", c.CursorTick, "at most one cursors frame per room per tick (HOTROW_CURSOR_TICK)")
+	fs.DurationVar(&c.CursorTTL, "cursor-ttl", c.CursorTTL, "a stored cursor's lifetime without refresh (HOTROW_CURSOR_TTL)")
+	fs.DurationVar(&c.CursorWriteInterval, "cursor-write-interval", c.CursorWriteInterval, "at most one cursor store write per user and room per interval (HOTROW_CURSOR_WRITE_INTERVAL)")
+	fs.DurationVar(&c.CursorPollInterval, "cursor-poll-interval", c.CursorPollInterval, "how often rooms read other hubs' cursors (HOTROW_CURSOR_POLL_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

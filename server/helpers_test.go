@@ -16,6 +16,7 @@ import (
 
 	"hotrow/internal/clock"
 	"hotrow/internal/testpg"
+	"hotrow/rooms/cursors"
 	"hotrow/txn/memstore"
 	"hotrow/txn/pgstore"
 )
@@ -42,7 +43,7 @@ type testHub struct {
 
 func startHub(t testing.TB, st store, hubID string) *testHub {
 	t.Helper()
-	a := newApp(testConfig(hubID), st, testLogger(t), clock.Real{})
+	a := newApp(testConfig(hubID), st, cursors.NewMemStore(), testLogger(t), clock.Real{})
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

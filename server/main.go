@@ -5,6 +5,7 @@
 //	hotrow [serve] [flags]   run the hub (the default)
 //	hotrow migrate [flags]   apply the database migrations and exit
 //	hotrow loadtest [flags]  bid from many sockets and check the invariants
+//	hotrow cursors create-table [flags]  create the DynamoDB cursor table
 //	hotrow version           print the version
 package main
 
@@ -43,14 +44,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args, stderr)
 	case "migrate":
 		err = migrate(args, stderr)
+	case "cursors":
+		err = cursorsCommand(args, stdout, stderr)
 	case "loadtest":
 		err = loadtest.Main(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "hotrow", version)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: hotrow [serve|migrate|loadtest|version] [flags]; hotrow CMD -h for the flags")
+		fmt.Fprintln(stdout, "usage: hotrow [serve|migrate|loadtest|cursors create-table|version] [flags]; hotrow CMD -h for the flags")
 	default:
-		fmt.Fprintf(stderr, "hotrow: unknown command %q (want serve, migrate, loadtest or version)\n", cmd)
+		fmt.Fprintf(stderr, "hotrow: unknown command %q (want serve, migrate, loadtest, cursors or version)\n", cmd)
 		return 2
 	}
 	switch {
@@ -95,12 +98,17 @@ func serve(args []string, stderr io.Writer) error {
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	st, err := openStore(openCtx, cfg, log, clock.Real{})
+	if err != nil {
+		cancel()
+		return err
+	}
+	defer st.Close()
+	cs, err := openCursorStore(openCtx, cfg, log)
 	cancel()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	a := newApp(cfg, st, log, clock.Real{})
+	a := newApp(cfg, st, cs, log, clock.Real{})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 	"hotrow/internal/clock"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
+	"hotrow/rooms/cursors"
+	"hotrow/rooms/cursors/dynamo"
+	"hotrow/rooms/schema"
 	"hotrow/txn/dsql"
 	"hotrow/txn/memstore"
 	"hotrow/txn/pgstore"
@@ -20,6 +23,7 @@ import (
 type store interface {
 	rooms.Log
 	Auctions() auction.Store
+	Schemas() schema.Store
 	Ping(ctx context.Context) error
 	Close()
 	Name() string
@@ -65,4 +69,20 @@ func migrateIfAsked(ctx context.Context, c config, s *pgstore.Store, log *slog.L
 		return fmt.Errorf("migrating: %w", err)
 	}
 	return nil
+}
+
+// openCursorStore picks where cursors live: DynamoDB when DYNAMODB_TABLE is
+// set (endpoint from DYNAMODB_ENDPOINT or the SDK's own variables,
+// credentials from the default chain), else in memory.
+func openCursorStore(ctx context.Context, c config, log *slog.Logger) (cursors.Store, error) {
+	if c.DynamoTable == "" {
+		log.Info("cursors: embedded (in memory; set DYNAMODB_TABLE to share them between hubs)")
+		return cursors.NewMemStore(), nil
+	}
+	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: c.DynamoEndpoint})
+	if err != nil {
+		return nil, fmt.Errorf("configuring DynamoDB for cursors: %w", err)
+	}
+	log.Info("cursors: DynamoDB", "table", c.DynamoTable, "endpoint", c.DynamoEndpoint)
+	return dynamo.New(client, c.DynamoTable), nil
 }

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"hotrow/hub/wire"
+	"hotrow/rooms"
+	"hotrow/rooms/schema"
+)
+
+// schemaAPI serves /api/schemas.
+type schemaAPI struct {
+	svc *schema.Service
+	log *slog.Logger
+}
+
+func (a *schemaAPI) register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/schemas", a.create)
+	mux.HandleFunc("GET /api/schemas/{id}", a.get)
+	mux.HandleFunc("GET /api/schemas/{id}/ddl", a.ddl)
+	mux.HandleFunc("GET /api/schemas/{id}/audit", a.audit)
+}
+
+// fail maps a schema error to its HTTP answer, logging only what is ours.
+func (a *schemaAPI) fail(w http.ResponseWriter, id string, err error) {
+	var fe *schema.FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeError(w, badRequest("%s", fe.Error()))
+	case errors.Is(err, rooms.ErrNotFound):
+		writeError(w, notFound("schema document %s does not exist", id))
+	case errors.Is(err, schema.ErrExists):
+		writeError(w, &apiError{http.StatusConflict, "conflict", "a schema document with id " + id + " already exists"})
+	default:
+		a.log.Error("schema request failed", "doc", id, "err", err)
+		writeError(w, &apiError{http.StatusServiceUnavailable, wire.CodeUnavailable, "the schema store could not answer; try again"})
+	}
+}
+
+func (a *schemaAPI) create(w http.ResponseWriter, r *http.Request) {
+	var req schema.CreateRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	doc, err := a.svc.Create(r.Context(), req, "http")
+	if err != nil {
+		a.fail(w, req.ID, err)
+		return
+	}
+	w.Header().Set("Location", "/api/schemas/"+doc.ID)
+	writeJSON(w, http.StatusCreated, doc)
+}
+
+func (a *schemaAPI) get(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	doc, err := a.svc.Get(r.Context(), id)
+	if err != nil {
+		a.fail(w, id, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, doc)
+}
+
+func (a *schemaAPI) audit(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	entries, err := a.svc.Audit(r.Context(), id)
+	if err != nil {
+		a.fail(w, id, err)
+		return
+	}
+	if entries == nil {
+		entries = []schema.AuditEntry{}
+	}
+	writeJSON(w, http.StatusOK, entries)
+}
+
+func (a *schemaAPI) ddl(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	sql, err := a.svc.DDL(r.Context(), id, r.URL.Query().Get("dialect"))
+	if err != nil {
+		a.fail(w, id, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte(sql))
+}
