@@ -114,9 +114,13 @@ func (c *client) join(ctx context.Context, room string) error {
 	if err := c.send(ctx, map[string]any{"type": "join", "room": room, "ref": "j"}); err != nil {
 		return err
 	}
+	// Cursor batches (presence) may come before joined: skip them.
 	var f frame
-	if err := c.read(ctx, &f); err != nil {
-		return fmt.Errorf("%s: joining: %w", c.user, err)
+	for f.Type == "" || f.Type == "cursors" {
+		f = frame{}
+		if err := c.read(ctx, &f); err != nil {
+			return fmt.Errorf("%s: joining: %w", c.user, err)
+		}
 	}
 	if f.Type != "joined" || f.State == nil {
 		return fmt.Errorf("%s: expected joined with state, got %s %s", c.user, f.Type, f.Message)

@@ -48,3 +48,36 @@ CREATE TABLE t (id text PRIMARY KEY) /* trigger */`, ""},
 		}
 	}
 }
+
+// Every migration is valid on Aurora DSQL: one DDL statement, nothing DSQL
+// refuses. (Each runs in a transaction of its own; its record is written by
+// a separate statement after it.)
+func TestMigrationsAreDSQLCompatible(t *testing.T) {
+	seen := map[int]bool{}
+	for i, m := range Migrations {
+		if m.Version != i+1 || seen[m.Version] {
+			t.Errorf("migration %d (%s) is out of order: versions must be 1, 2, 3, …", m.Version, m.Name)
+		}
+		seen[m.Version] = true
+		for _, p := range DSQLProblems(m.SQL(DSQL)) {
+			t.Errorf("migration %d (%s): %s", m.Version, m.Name, p)
+		}
+		if n := len(splitStatements(m.SQL(DSQL))); n != 1 {
+			t.Errorf("migration %d (%s) has %d statements, want 1", m.Version, m.Name, n)
+		}
+	}
+	if p := DSQLProblems(migrationsTable); len(p) != 0 {
+		t.Errorf("hotrow_migrations: %v", p)
+	}
+}
+
+// On DSQL an index is CREATE INDEX ASYNC; on PostgreSQL a plain one.
+func TestIndexMigrationDialects(t *testing.T) {
+	m := Migration{Version: 1, Name: "i", Index: &Index{Name: "i", Table: "t", Columns: []string{"a", "b"}, Unique: true}}
+	if got, want := m.SQL(DSQL), "CREATE UNIQUE INDEX ASYNC IF NOT EXISTS i ON t (a, b)"; got != want {
+		t.Errorf("dsql: %s, want %s", got, want)
+	}
+	if got, want := m.SQL(Postgres), "CREATE UNIQUE INDEX IF NOT EXISTS i ON t (a, b)"; got != want {
+		t.Errorf("postgres: %s, want %s", got, want)
+	}
+}

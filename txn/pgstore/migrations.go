@@ -2,9 +2,13 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Migration is one schema change: exactly one DDL statement, run in a
@@ -15,17 +19,45 @@ import (
 type Migration struct {
 	Version int
 	Name    string
-	SQL     string
+	DDL     string // a statement valid on both PostgreSQL and DSQL, or
+	Index   *Index // an index, whose statement differs
+}
+
+// Index is a secondary index. On DSQL it is built with CREATE INDEX ASYNC
+// and the migration waits for the build job; on PostgreSQL it is a plain
+// CREATE INDEX.
+type Index struct {
+	Name, Table string
+	Columns     []string
+	Unique      bool
+}
+
+// SQL is the migration's statement in dialect d.
+func (m Migration) SQL(d Dialect) string {
+	if m.Index == nil {
+		return m.DDL
+	}
+	var b strings.Builder
+	b.WriteString("CREATE ")
+	if m.Index.Unique {
+		b.WriteString("UNIQUE ")
+	}
+	b.WriteString("INDEX ")
+	if d == DSQL {
+		b.WriteString("ASYNC ")
+	}
+	fmt.Fprintf(&b, "IF NOT EXISTS %s ON %s (%s)", m.Index.Name, m.Index.Table, strings.Join(m.Index.Columns, ", "))
+	return b.String()
 }
 
 // Migrations is the ordered schema of the store.
 var Migrations = []Migration{
-	{1, "rooms", `CREATE TABLE IF NOT EXISTS rooms (
+	{Version: 1, Name: "rooms", DDL: `CREATE TABLE IF NOT EXISTS rooms (
     room text PRIMARY KEY,
     kind text NOT NULL,
     version bigint NOT NULL,
     created_at timestamptz NOT NULL)`},
-	{2, "events", `CREATE TABLE IF NOT EXISTS events (
+	{Version: 2, Name: "events", DDL: `CREATE TABLE IF NOT EXISTS events (
     room text NOT NULL,
     version bigint NOT NULL,
     kind text NOT NULL,
@@ -34,14 +66,14 @@ var Migrations = []Migration{
     data text NOT NULL,
     state text,
     PRIMARY KEY (room, version))`},
-	{3, "applied", `CREATE TABLE IF NOT EXISTS applied (
+	{Version: 3, Name: "applied", DDL: `CREATE TABLE IF NOT EXISTS applied (
     room text NOT NULL,
     user_id text NOT NULL,
     msg_id text NOT NULL,
     version bigint NOT NULL,
     attempts integer NOT NULL,
     PRIMARY KEY (room, user_id, msg_id))`},
-	{4, "auctions", `CREATE TABLE IF NOT EXISTS auctions (
+	{Version: 4, Name: "auctions", DDL: `CREATE TABLE IF NOT EXISTS auctions (
     id text PRIMARY KEY,
     title text NOT NULL,
     starting_price bigint NOT NULL,
@@ -57,7 +89,7 @@ var Migrations = []Migration{
     winner text NOT NULL,
     final_price bigint NOT NULL,
     created_at timestamptz NOT NULL)`},
-	{5, "bids", `CREATE TABLE IF NOT EXISTS bids (
+	{Version: 5, Name: "bids", DDL: `CREATE TABLE IF NOT EXISTS bids (
     auction_id text NOT NULL,
     version bigint NOT NULL,
     amount bigint NOT NULL,
@@ -65,12 +97,12 @@ var Migrations = []Migration{
     at timestamptz NOT NULL,
     msg_id text NOT NULL,
     PRIMARY KEY (auction_id, version))`},
-	{6, "schema_docs", `CREATE TABLE IF NOT EXISTS schema_docs (
+	{Version: 6, Name: "schema_docs", DDL: `CREATE TABLE IF NOT EXISTS schema_docs (
     id text PRIMARY KEY,
     name text NOT NULL,
     created_by text NOT NULL,
     created_at timestamptz NOT NULL)`},
-	{7, "schema_tables", `CREATE TABLE IF NOT EXISTS schema_tables (
+	{Version: 7, Name: "schema_tables", DDL: `CREATE TABLE IF NOT EXISTS schema_tables (
     doc_id text NOT NULL,
     id text NOT NULL,
     pos bigint NOT NULL,
@@ -79,7 +111,7 @@ var Migrations = []Migration{
     y double precision NOT NULL,
     rev bigint NOT NULL,
     PRIMARY KEY (doc_id, id))`},
-	{8, "schema_columns", `CREATE TABLE IF NOT EXISTS schema_columns (
+	{Version: 8, Name: "schema_columns", DDL: `CREATE TABLE IF NOT EXISTS schema_columns (
     doc_id text NOT NULL,
     id text NOT NULL,
     table_id text NOT NULL,
@@ -92,7 +124,7 @@ var Migrations = []Migration{
     is_unique boolean NOT NULL,
     rev bigint NOT NULL,
     PRIMARY KEY (doc_id, id))`},
-	{9, "schema_relations", `CREATE TABLE IF NOT EXISTS schema_relations (
+	{Version: 9, Name: "schema_relations", DDL: `CREATE TABLE IF NOT EXISTS schema_relations (
     doc_id text NOT NULL,
     id text NOT NULL,
     pos bigint NOT NULL,
@@ -103,7 +135,7 @@ var Migrations = []Migration{
     on_delete text NOT NULL,
     rev bigint NOT NULL,
     PRIMARY KEY (doc_id, id))`},
-	{10, "schema_audit", `CREATE TABLE IF NOT EXISTS schema_audit (
+	{Version: 10, Name: "schema_audit", DDL: `CREATE TABLE IF NOT EXISTS schema_audit (
     doc_id text NOT NULL,
     version bigint NOT NULL,
     by_user text NOT NULL,
@@ -114,6 +146,7 @@ var Migrations = []Migration{
     before text NOT NULL,
     after text NOT NULL,
     PRIMARY KEY (doc_id, version))`},
+	{Version: 11, Name: "auctions_created_at", Index: &Index{Name: "auctions_created_at", Table: "auctions", Columns: []string{"created_at"}}},
 }
 
 const migrationsTable = `CREATE TABLE IF NOT EXISTS hotrow_migrations (
@@ -150,7 +183,7 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 			continue
 		}
 		start := time.Now()
-		if _, err := s.pool.Exec(ctx, m.SQL); err != nil {
+		if err := s.apply(ctx, m); err != nil {
 			return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
 		}
 		if _, err := s.pool.Exec(ctx,
@@ -161,6 +194,34 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 		if log != nil {
 			log.Info("migration applied", "version", m.Version, "name", m.Name, "took", time.Since(start).Round(time.Millisecond))
 		}
+	}
+	return nil
+}
+
+// apply runs one migration's statement on its own. On DSQL, CREATE INDEX
+// ASYNC answers with a job id at once; the migration then waits for the
+// build with sys.wait_for_job, so the next migration (and the hub) find the
+// index in place.
+func (s *Store) apply(ctx context.Context, m Migration) error {
+	stmt := m.SQL(s.dialect)
+	if m.Index == nil || s.dialect != DSQL {
+		_, err := s.pool.Exec(ctx, stmt)
+		return err
+	}
+	var job string
+	err := s.pool.QueryRow(ctx, stmt).Scan(&job)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // IF NOT EXISTS found the index: no job
+	}
+	if err != nil {
+		return err
+	}
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT sys.wait_for_job($1)`, job).Scan(&ok); err != nil {
+		return fmt.Errorf("waiting for index job %s: %w", job, err)
+	}
+	if !ok {
+		return fmt.Errorf("index job %s failed: see sys.jobs", job)
 	}
 	return nil
 }

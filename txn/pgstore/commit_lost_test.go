@@ -1,0 +1,177 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotrow/internal/clock"
+	"hotrow/internal/testpg"
+	"hotrow/rooms"
+	"hotrow/rooms/auction"
+	"hotrow/txn"
+)
+
+// commitCutter is a loopback TCP proxy in front of PostgreSQL. Once armed,
+// it forwards the next COMMIT, lets the server execute it, swallows the
+// answer and cuts the connection: the client cannot know the outcome.
+type commitCutter struct {
+	ln      net.Listener
+	target  string
+	armed   atomic.Bool
+	cut     atomic.Int32
+	wg      sync.WaitGroup
+	closing atomic.Bool
+}
+
+func newCommitCutter(t *testing.T, target string) *commitCutter {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &commitCutter{ln: ln, target: target}
+	go p.serve()
+	t.Cleanup(func() { p.closing.Store(true); ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *commitCutter) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go func() { defer p.wg.Done(); p.relay(c) }()
+	}
+}
+
+func (p *commitCutter) relay(client net.Conn) {
+	defer client.Close()
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer server.Close()
+	var commitSent atomic.Bool
+	done := make(chan struct{}, 2)
+	go func() { // client → server
+		defer func() { done <- struct{}{} }()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := client.Read(buf)
+			if n > 0 {
+				if p.armed.Load() && bytes.Contains(bytes.ToLower(buf[:n]), []byte("commit\x00")) && p.armed.CompareAndSwap(true, false) {
+					commitSent.Store(true)
+				}
+				if _, werr := server.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { // server → client
+		defer func() { done <- struct{}{} }()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := server.Read(buf)
+			if n > 0 && commitSent.Load() {
+				// The server has answered the COMMIT: drop it and the line.
+				p.cut.Add(1)
+				client.Close()
+				server.Close()
+				return
+			}
+			if n > 0 {
+				if _, werr := client.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	<-done
+}
+
+// A connection lost during COMMIT leaves the outcome unknown; the retry
+// resolves it through the bid's idempotency key on a real PostgreSQL: one
+// bid row, one ack with the version it committed as.
+func TestCommitLostOnRealPostgres(t *testing.T) {
+	dsn := testpg.DSN(t)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutter := newCommitCutter(t, net.JoinHostPort(cfg.ConnConfig.Host, itoa(cfg.ConnConfig.Port)))
+	host, port, _ := net.SplitHostPort(cutter.ln.Addr().String())
+	proxied := strings.Replace(dsn, net.JoinHostPort(cfg.ConnConfig.Host, itoa(cfg.ConnConfig.Port)), net.JoinHostPort(host, port), 1)
+	ctx := context.Background()
+	s, err := Open(ctx, proxied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	runner := &txn.Runner{Metrics: txn.NewMetrics(reg)}
+	if _, err := auction.Create(ctx, s.Auctions(), runner, auction.CreateRequest{ID: "cut", Title: "Cut",
+		StartingPrice: "5.00", Increment: "1.00"}, "t", time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	en := auction.Factory(auction.Deps{Store: s.Auctions(), Runner: runner, Clock: clock.Real{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})("cut")
+	if _, err := en.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	cutter.armed.Store(true)
+	amount, _ := json.Marshal("5.00")
+	out := en.Apply(ctx, &rooms.Mutation{Op: "bid", ID: "b1", User: "ann", Payload: amount})
+	if cutter.cut.Load() != 1 {
+		t.Fatalf("the proxy cut %d COMMITs, want 1", cutter.cut.Load())
+	}
+	if out.Reject != nil || out.Version != 2 {
+		t.Fatalf("after a lost COMMIT: %+v %+v, want ack version 2", out, out.Reject)
+	}
+	bids, err := s.Auctions().Bids(ctx, "cut")
+	if err != nil || len(bids) != 1 || bids[0].MsgID != "b1" {
+		t.Fatalf("bids = %+v (%v), want exactly b1", bids, err)
+	}
+	unknown := 0.0
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "hotrow_txn_conflicts_total" {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "code" && l.GetValue() == txn.CodeCommitUnknown {
+						unknown += m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+	}
+	if unknown != 1 {
+		t.Fatalf("commit_unknown retries counted = %v, want 1", unknown)
+	}
+}
+
+func itoa(p uint16) string { return strconv.Itoa(int(p)) }
