@@ -200,8 +200,11 @@ func (e *Engine) failure(err error, op string) rooms.Outcome {
 		return rejectOutcome(rej)
 	}
 	e.Logger.Error("auction transaction failed", "room", e.room, "op", op, "err", err)
-	return rejectOutcome(&Rejection{Reason: ReasonUnavailable,
-		Message: "the bid could not be committed right now; resending the same id is safe"})
+	msg := "the bid could not be committed right now; resending the same id is safe"
+	if errors.Is(err, txn.ErrTooLarge) {
+		msg = "the bid's transaction exceeded the database's limits (Aurora DSQL: 3,000 rows, 10 MiB) and had no effect; resending will not help"
+	}
+	return rejectOutcome(&Rejection{Reason: ReasonUnavailable, Message: msg})
 }
 
 func rejectOutcome(r *Rejection) rooms.Outcome {

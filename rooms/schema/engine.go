@@ -225,7 +225,7 @@ func (e *Engine) failure(err error, op string) rooms.Outcome {
 	e.Logger.Error("schema transaction failed", "room", e.room, "op", op, "err", err)
 	msg := "the edit could not be committed right now; resending the same id is safe"
 	if errors.Is(err, txn.ErrTooLarge) {
-		msg = "the edit is too large for one transaction"
+		msg = "the edit exceeded the database's transaction limits (Aurora DSQL: 3,000 rows, 10 MiB) and had no effect; resending will not help"
 	}
 	return rooms.Outcome{Reject: &rooms.RejectReply{Reason: ReasonUnavailable, Message: msg}}
 }
