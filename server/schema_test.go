@@ -49,6 +49,19 @@ func testSchemaCollaboration(t *testing.T, h *testHub) {
 			}
 		}
 	}
+	// Collaborators see each other's cursors in the document.
+	ann.send(map[string]any{"type": "cursor", "room": "schema:shop", "pos": map[string]any{"x": 12, "y": 34}})
+	for seen := false; !seen; {
+		m := ben.until("cursors")
+		list, _ := m["cursors"].([]any)
+		for _, c := range list {
+			cur := c.(map[string]any)
+			if pos, _ := cur["pos"].(map[string]any); cur["user"] == "ann" && pos != nil && pos["x"] == float64(12) {
+				seen = true
+			}
+		}
+	}
+
 	// ann creates a table; both see the event with the table's id.
 	if a := edit(ann, "e1", map[string]any{"kind": "create_table", "name": "orders"}); a["type"] != "ack" {
 		t.Fatalf("create_table: %v", a)

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"hotrow/internal/testdynalite"
+)
+
+// `hotrow cursors create-table` creates the table once and is safe to run
+// again; without a table name it says what is missing.
+func TestCursorsCreateTableCommand(t *testing.T) {
+	d := testdynalite.Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("AWS_REGION", "us-east-1")
+	args := []string{"cursors", "create-table", "-dynamodb-table", "hotrow-cursors", "-dynamodb-endpoint", d.Endpoint()}
+	for i, want := range []string{"created table hotrow-cursors", "already exists"} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != 0 || !strings.Contains(out.String(), want) {
+			t.Fatalf("run %d: exit %d, out %q, err %q; want %q", i+1, code, out.String(), errOut.String(), want)
+		}
+	}
+	var out, errOut bytes.Buffer
+	t.Setenv("DYNAMODB_TABLE", "")
+	if code := run([]string{"cursors", "create-table"}, &out, &errOut); code == 0 || !strings.Contains(errOut.String(), "DYNAMODB_TABLE") {
+		t.Fatalf("without a table: exit %d, %q", code, errOut.String())
+	}
+}
