@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,12 +27,16 @@ type conn struct {
 	stop context.CancelFunc
 
 	closeOnce sync.Once
+	closed    atomic.Bool   // set once closing has begun: no new frames
 	closing   chan closeReq // asks the writer to flush and close
 	done      chan struct{} // closed when the writer has finished
 
 	rooms map[string]struct{} // joined rooms; read loop only
 	cur   *cursors.Conn       // nil when cursors are disabled
 }
+
+// closeHandshakeWait bounds waiting for a client's reply to our close frame.
+const closeHandshakeWait = time.Second
 
 type closeReq struct {
 	code   websocket.StatusCode
@@ -41,7 +46,7 @@ type closeReq struct {
 
 // Send implements rooms.Subscriber: it never blocks.
 func (c *conn) Send(frame []byte, droppable bool) bool {
-	if c.ctx.Err() != nil {
+	if c.closed.Load() || c.ctx.Err() != nil {
 		return false
 	}
 	if droppable && len(c.out) >= cap(c.out)/2 {
@@ -68,6 +73,7 @@ func (c *conn) Close(code int, reason string) {
 // written first (within the write timeout).
 func (c *conn) closeWith(code int, reason string, flush bool, metric string) {
 	c.closeOnce.Do(func() {
+		c.closed.Store(true)
 		if metric != "" {
 			c.hub.m.disconnects.WithLabelValues(metric).Inc()
 		}
@@ -89,11 +95,25 @@ func (c *conn) writeLoop() {
 				return
 			}
 		case req := <-c.closing:
-			c.stop()
+			// Write the close frame before cancelling the read loop's
+			// context: coder/websocket tears the connection down at once
+			// when a Read's context ends, which would lose the code.
 			if req.flush {
 				c.flush()
 			}
-			_ = c.ws.Close(req.code, req.reason)
+			// Close writes the close frame and then waits for the client's
+			// reply; a client that is not reading must not hold a drain, so
+			// the wait is bounded and the connection dropped after it.
+			closed := make(chan struct{})
+			go func() { _ = c.ws.Close(req.code, req.reason); close(closed) }()
+			t := time.NewTimer(closeHandshakeWait)
+			select {
+			case <-closed:
+			case <-t.C:
+			}
+			t.Stop()
+			c.stop()
+			c.ws.CloseNow()
 			return
 		case <-c.ctx.Done():
 			// The read loop ended (the client went away).

@@ -75,8 +75,20 @@ func pgStore(t testing.TB, dsn string) *pgstore.Store {
 
 // wsClient is a test socket that reads frames on demand.
 type wsClient struct {
-	t  testing.TB
-	ws *websocket.Conn
+	t    testing.TB
+	ws   *websocket.Conn
+	seen []map[string]any // every frame read, in order
+}
+
+// events returns the event frames read so far.
+func (c *wsClient) events() []map[string]any {
+	var out []map[string]any
+	for _, m := range c.seen {
+		if m["type"] == "event" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func dialWS(t testing.TB, base, user string) *wsClient {
@@ -131,6 +143,7 @@ func (c *wsClient) read(d time.Duration) (map[string]any, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		c.t.Fatalf("server sent invalid JSON %q: %v", b, err)
 	}
+	c.seen = append(c.seen, m)
 	return m, nil
 }
 

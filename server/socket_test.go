@@ -111,13 +111,18 @@ func TestLiveBiddingAndRecovery(t *testing.T) {
 		}
 	}
 	alice.send(map[string]any{"type": "bid", "room": "auction:vase", "id": "a1", "amount": "5.00"})
+	alice.until("ack")
 	bob.send(map[string]any{"type": "bid", "room": "auction:vase", "id": "b1", "amount": "5.50"})
+	bob.until("ack")
 	for _, c := range []*wsClient{alice, bob} {
-		e1, e2 := c.until("event"), c.until("event")
-		if e1["version"] != float64(2) || e2["version"] != float64(3) {
-			t.Fatalf("events %v %v", e1, e2)
+		for len(c.events()) < 2 {
+			c.next()
 		}
-		st := e2["state"].(map[string]any)
+		evs := c.events()
+		if len(evs) != 2 || evs[0]["version"] != float64(2) || evs[1]["version"] != float64(3) {
+			t.Fatalf("events %v", evs)
+		}
+		st := evs[1]["state"].(map[string]any)
 		if st["current_bid"] != "5.50" || st["leader"] != "bob" || st["min_next_bid"] != "6.00" {
 			t.Fatalf("state after two bids: %v", st)
 		}
