@@ -6,7 +6,6 @@ package hub
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"hotrow/hub/wire"
 	"hotrow/internal/clock"
+	"hotrow/internal/randid"
 	"hotrow/rooms"
 	"hotrow/rooms/cursors"
 )
@@ -91,22 +91,11 @@ func (c *Config) defaults() {
 		c.Logger = slog.Default()
 	}
 	if c.NewID == nil {
-		c.NewID = RandomID
+		c.NewID = randid.New
 	}
 	if c.Server == "" {
 		c.Server = "hotrow/dev"
 	}
-}
-
-// RandomID returns n random characters of [a-z0-9].
-func RandomID(n int) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }
 
 // Hub is the WebSocket endpoint.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 
 	"hotrow/hub"
 	"hotrow/internal/clock"
+	"hotrow/internal/randid"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
 	"hotrow/rooms/cursors"
@@ -85,7 +85,7 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
 	(&auctionAPI{store: st.Auctions(), rooms: a.rooms, runner: a.runner, clock: clk, log: log,
-		newID: func() string { return hub.RandomID(10) }}).register(mux)
+		newID: func() string { return randid.New(10) }}).register(mux)
 	(&schemaAPI{svc: schema.NewService(schemaDeps), log: log}).register(mux)
 	pages, _ := fs.Sub(static.FS, ".")
 	mux.Handle("GET /", http.FileServerFS(pages))
@@ -133,13 +133,4 @@ func (a *app) shutdown(ctx context.Context) error {
 	return err
 }
 
-func randomSuffix() string {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	const hex = "0123456789abcdef"
-	out := make([]byte, 0, 6)
-	for _, x := range b {
-		out = append(out, hex[x>>4], hex[x&15])
-	}
-	return string(out)
-}
+func randomSuffix() string { return randid.New(6) }

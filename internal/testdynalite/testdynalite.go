@@ -20,13 +20,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"hotrow/internal/childproc"
 )
 
 const (
@@ -46,10 +47,9 @@ type Server struct {
 
 // process is one run of dynalite.
 type process struct {
-	cmd     *exec.Cmd
-	out     *tailBuffer
-	exited  chan struct{} // closed when the process has exited
-	waitErr error         // valid after exited is closed
+	cmd  *exec.Cmd
+	out  *tailBuffer
+	proc *childproc.Process
 }
 
 // Start launches dynalite on a free loopback port, in memory, and waits until
@@ -139,37 +139,24 @@ func (s *Server) launch() error {
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0",
 	)
 	cmd.Dir = filepath.Dir(s.cli)
-	p := &process{cmd: cmd, out: &tailBuffer{}, exited: make(chan struct{})}
+	p := &process{cmd: cmd, out: &tailBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// Own process group; on Linux also SIGKILL when the thread that started
 	// it dies, so a killed test binary does not leave dynalite behind.
 	cmd.SysProcAttr = sysProcAttr()
 
-	// Pdeathsig fires when the *thread* that forked the child exits: fork
-	// from a goroutine locked to its thread that stays alive until the
-	// child exits.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			runtime.UnlockOSThread()
-			return
-		}
-		started <- nil
-		p.waitErr = cmd.Wait()
-		close(p.exited)
-	}()
-	if err := <-started; err != nil {
+	proc, err := childproc.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("start %s %s: %w", s.node, s.cli, err)
 	}
+	p.proc = proc
 
 	deadline := time.Now().Add(readyTimeout)
 	for {
 		select {
-		case <-p.exited:
+		case <-p.proc.Exited:
 			out := p.out.String()
-			err := fmt.Errorf("dynalite exited during start-up (%v); output:\n%s", p.waitErr, out)
+			err := fmt.Errorf("dynalite exited during start-up (%v); output:\n%s", p.proc.Err, out)
 			if strings.Contains(out, "EADDRINUSE") {
 				err = fmt.Errorf("%w: %v", errAddrInUse, err)
 			}
@@ -195,7 +182,7 @@ func (s *Server) launch() error {
 // kill SIGKILLs the process group and waits for the process to exit.
 func (p *process) kill() {
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.exited
+	<-p.proc.Exited
 }
 
 // locate finds node and dynalite's cli.js; missing says what is absent.

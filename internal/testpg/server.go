@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"hotrow/internal/childproc"
 )
 
 const (
@@ -33,8 +34,7 @@ type server struct {
 	logPath string
 	port    int
 	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the postgres process has exited
-	waitErr error         // valid after exited is closed
+	proc    *childproc.Process
 
 	mu    sync.Mutex // guards admin
 	admin *pgx.Conn  // to database "postgres", for CREATE/DROP DATABASE
@@ -121,7 +121,7 @@ func launch(postgres, dir, dataDir string, cred *syscall.Credential) (*server, e
 	if err != nil {
 		return nil, err
 	}
-	s := &server{dir: dir, logPath: filepath.Join(dir, "postgres.log"), port: port, exited: make(chan struct{})}
+	s := &server{dir: dir, logPath: filepath.Join(dir, "postgres.log"), port: port}
 	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
@@ -147,25 +147,11 @@ func launch(postgres, dir, dataDir string, cred *syscall.Credential) (*server, e
 	cmd.SysProcAttr = sysProcAttr(cred, syscall.SIGINT)
 	s.cmd = cmd
 
-	// Pdeathsig fires when the *thread* that forked the child exits. Fork
-	// from a goroutine locked to its thread that stays alive, waiting, until
-	// postgres exits: no other goroutine can end that thread.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			runtime.UnlockOSThread()
-			return
-		}
-		started <- nil
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-		// Exits still locked: the runtime retires this thread.
-	}()
-	if err := <-started; err != nil {
+	proc, err := childproc.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
+	s.proc = proc
 
 	if err := s.waitReady(); err != nil {
 		s.kill()
@@ -183,8 +169,8 @@ func (s *server) waitReady() error {
 	var lastErr error
 	for time.Now().Before(deadline) {
 		select {
-		case <-s.exited:
-			return fmt.Errorf("postgres exited during start-up (%v); log %s:\n%s", s.waitErr, s.logPath, s.logTail())
+		case <-s.proc.Exited:
+			return fmt.Errorf("postgres exited during start-up (%v); log %s:\n%s", s.proc.Err, s.logPath, s.logTail())
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -255,12 +241,12 @@ func (s *server) kill() bool {
 	pid := s.cmd.Process.Pid
 	_ = syscall.Kill(pid, syscall.SIGINT)
 	select {
-	case <-s.exited:
+	case <-s.proc.Exited:
 		return true
 	case <-time.After(stopTimeout):
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	<-s.exited
+	<-s.proc.Exited
 	return false
 }
 

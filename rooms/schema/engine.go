@@ -2,13 +2,13 @@ package schema
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
 
 	"hotrow/internal/clock"
+	"hotrow/internal/randid"
 	"hotrow/rooms"
 	"hotrow/txn"
 )
@@ -43,15 +43,7 @@ func (d *Deps) defaults() {
 }
 
 // RandomID returns 16 random characters of [a-z0-9].
-func RandomID() string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
+func RandomID() string { return randid.New(16) }
 
 // Factory returns the rooms.Factory for schema rooms.
 func Factory(d Deps) rooms.Factory {
