@@ -160,6 +160,6 @@ func Encode(v any) []byte {
 }
 
 // ErrorFrame encodes an error frame.
-func ErrorFrame(ref, code, format string) []byte {
-	return Encode(Error{Type: "error", Ref: ref, Code: code, Message: format})
+func ErrorFrame(ref, code, message string) []byte {
+	return Encode(Error{Type: "error", Ref: ref, Code: code, Message: message})
 }

@@ -7,15 +7,14 @@ import (
 
 // Reject reasons for bids (PROTOCOL.md).
 const (
-	ReasonNotFound       = "not_found"
-	ReasonNotStarted     = "not_started"
-	ReasonEnded          = "ended"
-	ReasonBidTooLow      = "bid_too_low"
-	ReasonInvalidAmount  = "invalid_amount"
-	ReasonUnavailable    = "unavailable"
-	reasonNotDue         = "not_due"
-	reasonAlreadyClosed  = "already_closed"
-	reasonInvalidRequest = "invalid_request"
+	ReasonNotFound      = "not_found"
+	ReasonNotStarted    = "not_started"
+	ReasonEnded         = "ended"
+	ReasonBidTooLow     = "bid_too_low"
+	ReasonInvalidAmount = "invalid_amount"
+	ReasonUnavailable   = "unavailable"
+	reasonNotDue        = "not_due"
+	reasonAlreadyClosed = "already_closed"
 )
 
 // Rejection is a business outcome of a bid or close: it had no effect.

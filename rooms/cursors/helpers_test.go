@@ -39,12 +39,6 @@ func (p *peer) Send(frame []byte, droppable bool) bool {
 	return true
 }
 
-func (p *peer) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.frames)
-}
-
 // next waits for the next frame (the timeout only bounds a failing test).
 func (p *peer) next(t testing.TB) wire.Cursors {
 	t.Helper()
