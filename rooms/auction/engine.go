@@ -31,13 +31,10 @@ type Engine struct {
 	Deps
 	id, room string
 	a        Auction
-	// applied holds every message id committed in this room up to the
-	// version this hub knows: a resend is answered from here, and a bid below
-	// the minimum is early-rejected only when its id is not here (a bid
-	// committed later than that version cannot be below the minimum).
-	// Attempts is 0 for ids seen in other hubs' events: those acks are read
-	// back from the store.
-	applied map[string]rooms.Applied
+	// applied: a resend is answered from here, and a bid below the minimum
+	// is early-rejected only when its id is not here (a bid committed later
+	// than the version this hub knows cannot be below the minimum).
+	applied rooms.AppliedSet
 }
 
 // Load implements rooms.Engine.
@@ -70,10 +67,7 @@ func (e *Engine) Observe(ev rooms.Event) {
 	case KindBid:
 		var d BidData
 		if json.Unmarshal(ev.Data, &d) == nil && d.ID != "" {
-			k := AppliedKey(d.Bidder, d.ID)
-			if _, ok := e.applied[k]; !ok {
-				e.applied[k] = rooms.Applied{Version: ev.Version}
-			}
+			e.applied.Learn(d.Bidder, d.ID, ev.Version)
 		}
 	}
 }
@@ -101,14 +95,12 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	if err != nil {
 		return rejectOutcome(&Rejection{Reason: ReasonInvalidAmount, Message: err.Error()})
 	}
-	key := AppliedKey(m.User, m.ID)
-	prior, known := e.applied[key]
-	if known && prior.Attempts > 0 {
+	if prior, ok := e.applied.Answer(m.User, m.ID); ok {
 		return rooms.Outcome{Version: prior.Version, Attempts: prior.Attempts}
 	}
 	// Monotonic early rejection: the price only rises, so a bid below the
 	// minimum of a committed state is certainly too low.
-	if !known {
+	if !e.applied.Known(m.User, m.ID) {
 		if e.a.Closed {
 			return rejectOutcome(reject(ReasonEnded, "the auction is closed"))
 		}
@@ -154,10 +146,10 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 		return e.failure(err, "bid")
 	}
 	if dup != nil {
-		e.applied[key] = *dup
+		e.applied.Record(m.User, m.ID, *dup)
 		return rooms.Outcome{Version: dup.Version, Attempts: dup.Attempts}
 	}
-	e.applied[key] = rooms.Applied{Version: ev.Version, Attempts: res.Attempts}
+	e.applied.Record(m.User, m.ID, rooms.Applied{Version: ev.Version, Attempts: res.Attempts})
 	return rooms.Outcome{Event: &ev, Version: ev.Version, Attempts: res.Attempts}
 }
 

@@ -43,9 +43,6 @@ type Store interface {
 	// Bids returns an auction's accepted bids, oldest first.
 	Bids(ctx context.Context, id string) ([]Bid, error)
 	// AppliedIDs returns every idempotency record of a room, keyed by
-	// AppliedKey(user, id).
+	// rooms.AppliedKey(user, id).
 	AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error)
 }
-
-// AppliedKey is the key of an idempotency record within a room.
-func AppliedKey(user, id string) string { return user + "\x00" + id }

@@ -57,10 +57,7 @@ type Engine struct {
 	Deps
 	id, room string
 	doc      Doc
-	// applied holds every message id committed in this room up to the
-	// version this hub knows; Attempts is 0 for ids learnt from events (the
-	// ack is then read back from the store).
-	applied map[string]rooms.Applied
+	applied  rooms.AppliedSet
 }
 
 // Load implements rooms.Engine.
@@ -96,13 +93,7 @@ func (e *Engine) Observe(ev rooms.Event) {
 	}
 	var ch Change
 	if json.Unmarshal(ev.Data, &ch) == nil && ch.ID != "" {
-		if e.applied == nil {
-			e.applied = map[string]rooms.Applied{}
-		}
-		k := AppliedKey(ev.By, ch.ID)
-		if _, ok := e.applied[k]; !ok {
-			e.applied[k] = rooms.Applied{Version: ev.Version}
-		}
+		e.applied.Learn(ev.By, ch.ID, ev.Version)
 	}
 }
 
@@ -122,8 +113,7 @@ func (e *Engine) Apply(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	if err != nil {
 		return rooms.Outcome{Reject: &rooms.RejectReply{Reason: ReasonInvalidOp, Message: err.Error()}}
 	}
-	key := AppliedKey(m.User, m.ID)
-	if prior, ok := e.applied[key]; ok && prior.Attempts > 0 {
+	if prior, ok := e.applied.Answer(m.User, m.ID); ok {
 		return rooms.Outcome{Version: prior.Version, Attempts: prior.Attempts}
 	}
 	opJSON, _ := json.Marshal(op)
@@ -164,13 +154,10 @@ func (e *Engine) Apply(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 		return e.failure(err, op.Kind)
 	}
 	if dup != nil {
-		e.applied[key] = *dup
+		e.applied.Record(m.User, m.ID, *dup)
 		return rooms.Outcome{Version: dup.Version, Attempts: dup.Attempts}
 	}
-	if e.applied == nil {
-		e.applied = map[string]rooms.Applied{}
-	}
-	e.applied[key] = rooms.Applied{Version: ev.Version, Attempts: res.Attempts}
+	e.applied.Record(m.User, m.ID, rooms.Applied{Version: ev.Version, Attempts: res.Attempts})
 	return rooms.Outcome{Event: &ev, Version: ev.Version, Attempts: res.Attempts}
 }
 

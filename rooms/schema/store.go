@@ -85,9 +85,6 @@ type Store interface {
 	// rooms.ErrNotFound if there is no such document.
 	Audit(ctx context.Context, id string) ([]AuditEntry, error)
 	// AppliedIDs returns every idempotency record of a room, keyed by
-	// AppliedKey(user, id).
+	// rooms.AppliedKey(user, id).
 	AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error)
 }
-
-// AppliedKey is the key of an idempotency record within a room.
-func AppliedKey(user, id string) string { return user + "\x00" + id }

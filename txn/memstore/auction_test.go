@@ -131,8 +131,8 @@ func TestAuctionStoreBidsLogAndApplied(t *testing.T) {
 		t.Fatalf("%d bids after a resend", len(bids))
 	}
 	ids, err := s.AppliedIDs(ctx, "auction:a1")
-	if err != nil || len(ids) != 3 || ids[auction.AppliedKey("bob", "m1")].Version != 2 ||
-		ids[auction.AppliedKey("carol", "m1")].Version != 3 || ids[auction.AppliedKey("bob", "m2")].Version != 4 {
+	if err != nil || len(ids) != 3 || ids[rooms.AppliedKey("bob", "m1")].Version != 2 ||
+		ids[rooms.AppliedKey("carol", "m1")].Version != 3 || ids[rooms.AppliedKey("bob", "m2")].Version != 4 {
 		t.Fatalf("applied ids %v %v", ids, err)
 	}
 	evs, err := mem.EventsAfter(ctx, "auction:a1", 0, 10)
@@ -216,7 +216,7 @@ func TestAuctionStoreConcurrentBidsConflict(t *testing.T) {
 		t.Fatalf("bids %+v", bids)
 	}
 	ids, _ := s.AppliedIDs(ctx, "auction:a1")
-	if _, ok := ids[auction.AppliedKey("bob", "b")]; ok {
+	if _, ok := ids[rooms.AppliedKey("bob", "b")]; ok {
 		t.Fatal("the conflicting transaction's idempotency record was written")
 	}
 }

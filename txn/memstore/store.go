@@ -54,7 +54,7 @@ func (t baseTx) Now(ctx context.Context) (time.Time, error) {
 }
 
 func (t baseTx) FindApplied(ctx context.Context, room, user, id string) (rooms.Applied, bool, error) {
-	v, ok := t.kv.Get(appliedPrefix(room) + user + "\x00" + id)
+	v, ok := t.kv.Get(appliedPrefix(room) + rooms.AppliedKey(user, id))
 	if !ok {
 		return rooms.Applied{}, false, ctx.Err()
 	}
@@ -78,7 +78,7 @@ func (t baseTx) append(room, kind string, ev rooms.Event) error {
 }
 
 func (t baseTx) recordApplied(room, user, id string, a rooms.Applied) {
-	t.kv.Put(appliedPrefix(room)+user+"\x00"+id, a)
+	t.kv.Put(appliedPrefix(room)+rooms.AppliedKey(user, id), a)
 }
 
 // attempt runs fn in one KV transaction.

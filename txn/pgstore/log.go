@@ -119,7 +119,7 @@ func (s *Store) Versions(ctx context.Context, names []string) (map[string]int64,
 	return out, rows.Err()
 }
 
-// AppliedIDs returns every idempotency record of room keyed user+"\x00"+id.
+// AppliedIDs returns every idempotency record of room keyed by rooms.AppliedKey.
 func (s *Store) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
 	rows, err := s.pool.Query(ctx, `SELECT user_id, msg_id, version, attempts FROM applied WHERE room = $1`, room)
 	if err != nil {
@@ -133,7 +133,7 @@ func (s *Store) AppliedIDs(ctx context.Context, room string) (map[string]rooms.A
 		if err := rows.Scan(&u, &id, &a.Version, &a.Attempts); err != nil {
 			return nil, err
 		}
-		out[u+"\x00"+id] = a
+		out[rooms.AppliedKey(u, id)] = a
 	}
 	return out, rows.Err()
 }
