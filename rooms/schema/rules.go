@@ -143,19 +143,14 @@ func MakePlan(d *Doc, op Op, msgID string, newID func() string) (*Plan, *Rejecti
 		p.Before, p.After = &Entities{Table: before}, &Entities{Table: &t}
 		p.UpdateTable = &t
 	case OpDropTable:
-		c := d.Clone()
-		before := *(&c).Table(tbl.ID)
-		x := Dropped{Tables: []string{tbl.ID}, Columns: []string{}, Relations: []string{}}
+		before := *tbl
+		before.Columns = slices.Clone(tbl.Columns)
+		x := Dropped{Tables: []string{tbl.ID}, Columns: []string{}}
 		for _, c := range tbl.Columns {
 			x.Columns = append(x.Columns, c.ID)
 		}
 		var rels []Relation
-		for _, r := range d.Relations {
-			if r.FromTable == tbl.ID || r.ToTable == tbl.ID {
-				x.Relations = append(x.Relations, r.ID)
-				rels = append(rels, r)
-			}
-		}
+		x.Relations, rels = d.relationsTouching(func(r Relation) bool { return r.FromTable == tbl.ID || r.ToTable == tbl.ID })
 		p.Change.Dropped = &x
 		p.Before = &Entities{Table: &before, Relations: rels}
 	case OpAddColumn:
@@ -224,14 +219,9 @@ func MakePlan(d *Doc, op Op, msgID string, newID func() string) (*Plan, *Rejecti
 		p.UpdateColumn = &c
 	case OpDropColumn:
 		before := *col
-		x := Dropped{Columns: []string{col.ID}, Relations: []string{}}
+		x := Dropped{Columns: []string{col.ID}}
 		var rels []Relation
-		for _, r := range d.Relations {
-			if r.FromColumn == col.ID || r.ToColumn == col.ID {
-				x.Relations = append(x.Relations, r.ID)
-				rels = append(rels, r)
-			}
-		}
+		x.Relations, rels = d.relationsTouching(func(r Relation) bool { return r.FromColumn == col.ID || r.ToColumn == col.ID })
 		p.Change.Dropped = &x
 		p.Before = &Entities{Column: &before, Relations: rels}
 	case OpAddRelation:
@@ -385,4 +375,18 @@ func checkRelations(d *Doc, op Op) *Rejection {
 		}
 	}
 	return nil
+}
+
+// relationsTouching is the cascade of a drop: the relations for which touches
+// holds, as ids (never nil) and as entities for the audit's before.
+func (d *Doc) relationsTouching(touches func(Relation) bool) ([]string, []Relation) {
+	ids := []string{}
+	var rels []Relation
+	for _, r := range d.Relations {
+		if touches(r) {
+			ids = append(ids, r.ID)
+			rels = append(rels, r)
+		}
+	}
+	return ids, rels
 }
