@@ -29,12 +29,10 @@ func startHub(t *testing.T) string {
 	clk := clock.Real{}
 	store := memstore.New(clk)
 	runner := &txn.Runner{Clock: clk}
-	kinds := map[string]rooms.Factory{
-		"auction": auction.Factory(auction.Deps{Store: store.Auctions(), Runner: runner, Clock: clk}),
-	}
-	reg := rooms.NewRegistry(kinds, store, nil, rooms.Config{Clock: clk})
-	if _, err := auction.Create(t.Context(), store.Auctions(), runner, auction.CreateRequest{
-		ID: "a1", Title: "Lamp", StartingPrice: "10.00", Increment: "1.00"}, "seller", time.Now(), nil); err != nil {
+	deps := rooms.Deps{Runner: runner, Clock: clk}
+	reg := rooms.NewRegistry(rooms.MustKinds(auction.RoomKind(store.Auctions(), deps)), store, nil, rooms.Config{Clock: clk})
+	if _, err := auction.NewService(store.Auctions(), deps).Create(t.Context(), auction.CreateRequest{
+		ID: "a1", Title: "Lamp", StartingPrice: "10.00", Increment: "1.00"}, "seller"); err != nil {
 		t.Fatal(err)
 	}
 	promReg := prometheus.NewRegistry()
@@ -169,9 +167,7 @@ func TestCursorsOverSockets(t *testing.T) {
 func TestCursorsDisabled(t *testing.T) {
 	clk := clock.Real{}
 	store := memstore.New(clk)
-	reg := rooms.NewRegistry(map[string]rooms.Factory{
-		"auction": auction.Factory(auction.Deps{Store: store.Auctions(), Runner: &txn.Runner{}, Clock: clk}),
-	}, store, nil, rooms.Config{})
+	reg := rooms.NewRegistry(rooms.MustKinds(auction.RoomKind(store.Auctions(), rooms.Deps{Clock: clk})), store, nil, rooms.Config{})
 	srv := httptest.NewServer(hub.New(reg, nil, hub.Config{}))
 	t.Cleanup(srv.Close)
 	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"), "alice")

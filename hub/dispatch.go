@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"hotrow/hub/wire"
+	"hotrow/internal/textutil"
 	"hotrow/rooms"
 )
 
@@ -20,7 +21,7 @@ func (c *conn) dispatch(data []byte) {
 		c.send(wire.ErrorFrame("", wire.CodeBadRequest, "invalid JSON: "+err.Error()))
 		return
 	}
-	c.hub.m.messages.WithLabelValues(typeLabel(in.Type)).Inc()
+	c.hub.m.messages.WithLabelValues(c.hub.m.typeLabel(in.Type)).Inc()
 	if len(in.Ref) > 64 {
 		c.send(wire.ErrorFrame("", wire.CodeBadRequest, "ref must be at most 64 characters"))
 		return
@@ -32,15 +33,15 @@ func (c *conn) dispatch(data []byte) {
 		c.join(in)
 	case wire.TypeLeave:
 		c.leave(in)
-	case wire.TypeBid:
-		c.mutate(in, "bid", "auction", in.Amount)
-	case wire.TypeEdit:
-		c.mutate(in, "edit", "schema", in.Op)
 	case wire.TypeCursor:
 		c.cursor(in)
 	case "":
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "the message has no type"))
 	default:
+		if kind, op, ok := c.hub.rooms.Kinds().ForOp(in.Type); ok {
+			c.mutate(in, kind.Name, op, data)
+			return
+		}
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, fmt.Sprintf("unknown message type %q", clip(in.Type))))
 	}
 }
@@ -90,33 +91,48 @@ func (c *conn) leave(in wire.Inbound) {
 	}
 }
 
-// mutate sends a bid or an edit to its room; the room replies with an ack
-// or a reject.
-func (c *conn) mutate(in wire.Inbound, op, kind string, payload json.RawMessage) {
+// mutate sends a room kind's mutation (a bid, an edit) to its room, with
+// the op's payload field of the frame; the room replies with an ack or a
+// reject.
+func (c *conn) mutate(in wire.Inbound, kind string, op rooms.Op, data []byte) {
 	switch {
 	case in.Room == "":
-		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op+" needs a room"))
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op.Type+" needs a room"))
 		return
 	case in.ID == "" || len(in.ID) > 64 || !utf8.ValidString(in.ID):
-		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op+" needs an id of 1-64 characters (its idempotency key)"))
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op.Type+" needs an id of 1-64 characters (its idempotency key)"))
 		return
 	}
-	k, _, err := rooms.ParseName(in.Room, c.hub.rooms.Kinds())
+	k, _, err := c.hub.rooms.Kinds().ParseRoom(in.Room)
 	if err != nil {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, err.Error()))
 		return
 	}
 	if k != kind {
-		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, fmt.Sprintf("%s goes to %s rooms, not %s", op, kind, clip(in.Room))))
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, fmt.Sprintf("%s goes to %s rooms, not %s", op.Type, kind, clip(in.Room))))
 		return
 	}
-	m := &rooms.Mutation{Op: op, ID: in.ID, User: c.id.User, Ref: in.Ref, Payload: payload, Reply: c}
+	payload, err := field(data, op.Field)
+	if err != nil {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, err.Error()))
+		return
+	}
+	m := &rooms.Mutation{Op: op.Type, ID: in.ID, User: c.id.User, Ref: in.Ref, Payload: payload, Reply: c}
 	ctx, cancel := c.roomCtx()
 	defer cancel()
 	if err := c.hub.rooms.Mutate(ctx, in.Room, m); err != nil {
 		c.send(wire.Encode(wire.Reject{Type: "reject", Ref: in.Ref, ID: in.ID, Room: in.Room,
 			Reason: "unavailable", Message: err.Error() + "; resending the same id is safe"}))
 	}
+}
+
+// field returns the raw JSON of one field of a frame (nil when absent).
+func field(data []byte, name string) (json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	return fields[name], nil
 }
 
 // roomError turns a failure to reach a room into an error frame.
@@ -133,9 +149,5 @@ func roomError(ref string, err error) []byte {
 	return wire.ErrorFrame(ref, wire.CodeInternal, "could not reach the room")
 }
 
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
+// clip shortens client text quoted back in an error message.
+func clip(s string) string { return textutil.Clip(s, 64) }

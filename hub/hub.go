@@ -24,7 +24,7 @@ import (
 
 // Rooms is what the hub needs of the room registry.
 type Rooms interface {
-	Kinds() map[string]rooms.Factory
+	Kinds() *rooms.Kinds
 	Join(ctx context.Context, room string, sub rooms.Subscriber, since *int64, ref string) error
 	Leave(ctx context.Context, room string, sub rooms.Subscriber, ref string, reply bool) error
 	Mutate(ctx context.Context, room string, m *rooms.Mutation) error
@@ -113,7 +113,7 @@ type Hub struct {
 // New makes a hub serving the rooms of r; it registers its metrics on reg.
 func New(r Rooms, reg prometheus.Registerer, cfg Config) *Hub {
 	cfg.defaults()
-	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg), conns: map[*conn]struct{}{}}
+	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds()), conns: map[*conn]struct{}{}}
 }
 
 // ServeHTTP upgrades GET /ws to a WebSocket and serves it until it closes.

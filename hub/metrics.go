@@ -1,12 +1,21 @@
 package hub
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"hotrow/hub/wire"
+	"hotrow/rooms"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 type metrics struct {
 	connections prometheus.Gauge
 	disconnects *prometheus.CounterVec
 	dropped     *prometheus.CounterVec
 	messages    *prometheus.CounterVec
+	// types are the message types counted under their own label: the
+	// hub's own and every room kind's ops; anything else is "other".
+	types map[string]bool
 }
 
 // Disconnect reasons (bounded label values).
@@ -19,8 +28,9 @@ const (
 	reasonError        = "error"
 )
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer, kinds *rooms.Kinds) *metrics {
 	m := &metrics{
+		types: map[string]bool{},
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotrow_connections", Help: "Open WebSocket connections on this hub.",
 		}),
@@ -34,16 +44,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hotrow_ws_messages_total", Help: "Client messages received, by type (unknown types counted as other).",
 		}, []string{"type"}),
 	}
+	for _, t := range append(slices.Clone(wire.HubTypes), kinds.OpTypes()...) {
+		m.types[t] = true
+		m.messages.WithLabelValues(t)
+	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.disconnects, m.dropped, m.messages)
 	}
 	return m
 }
 
-var knownTypes = map[string]bool{"join": true, "leave": true, "bid": true, "edit": true, "cursor": true, "ping": true}
-
-func typeLabel(t string) string {
-	if knownTypes[t] {
+// typeLabel is the type label of a client message of type t.
+func (m *metrics) typeLabel(t string) string {
+	if m.types[t] {
 		return t
 	}
 	return "other"

@@ -21,7 +21,7 @@ type Subscriber interface {
 // Mutation is one client message that changes a room (a bid, an edit) or an
 // internal one (closing an auction, with no User and no Reply).
 type Mutation struct {
-	Op      string          // "bid", "edit", "close"
+	Op      string          // the op's message type ("bid", "edit"), or an internal op ("close")
 	ID      string          // the client's idempotency key
 	User    string          // who sent it
 	Ref     string          // echoed in the reply
@@ -38,16 +38,8 @@ type Outcome struct {
 	Version  int64
 	Attempts int
 	// Reject, when set, is the reply instead of an ack: the message had no
-	// effect. Its Type, ID, Room and Ref are filled in by the sequencer.
-	Reject *RejectReply
-}
-
-// RejectReply describes a rejection.
-type RejectReply struct {
-	Reason  string
-	Message string
-	Min     string // bid_too_low
-	Current any    // stale
+	// effect. The sequencer adds the message's id, room and ref.
+	Reject *Rejection
 }
 
 // Engine is one room of one kind on this hub. Its methods are called only
@@ -71,9 +63,6 @@ type Engine interface {
 type Deadliner interface {
 	Deadline() (at time.Time, pending bool)
 }
-
-// Factory makes the engine for the room with the given id.
-type Factory func(id string) Engine
 
 // Log is the room event log as the sequencer reads it: outside any
 // mutation, to fill gaps and to replay a join with since.

@@ -7,7 +7,6 @@ package rooms
 
 import (
 	"encoding/json"
-	"errors"
 	"time"
 
 	"hotrow/hub/wire"
@@ -37,9 +36,3 @@ type Applied struct {
 	Version  int64
 	Attempts int
 }
-
-// ErrNotFound is returned for a room that does not exist.
-var ErrNotFound = errors.New("room not found")
-
-// ErrDraining is returned once the hub has begun shutting down.
-var ErrDraining = errors.New("the hub is shutting down: reconnect and resend")

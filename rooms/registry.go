@@ -61,7 +61,7 @@ func (c *Config) defaults() {
 // room, routes messages to it, and stops it when idle.
 type Registry struct {
 	cfg   Config
-	kinds map[string]Factory
+	kinds *Kinds
 	log   Log
 	rooms *prometheus.GaugeVec
 
@@ -72,10 +72,9 @@ type Registry struct {
 	wg       sync.WaitGroup
 }
 
-// NewRegistry makes a registry for the given room kinds ("auction" →
-// factory), reading the event log through log. It registers
-// hotrow_rooms{kind} on reg.
-func NewRegistry(kinds map[string]Factory, log Log, reg prometheus.Registerer, cfg Config) *Registry {
+// NewRegistry makes a registry for the given room kinds, reading the event
+// log through log. It registers hotrow_rooms{kind} on reg.
+func NewRegistry(kinds *Kinds, log Log, reg prometheus.Registerer, cfg Config) *Registry {
 	cfg.defaults()
 	r := &Registry{
 		cfg:   cfg,
@@ -91,14 +90,14 @@ func NewRegistry(kinds map[string]Factory, log Log, reg prometheus.Registerer, c
 	if reg != nil {
 		reg.MustRegister(r.rooms)
 	}
-	for k := range kinds {
+	for _, k := range kinds.Names() {
 		r.rooms.WithLabelValues(k)
 	}
 	return r
 }
 
 // Kinds returns the room kinds this registry serves.
-func (r *Registry) Kinds() map[string]Factory { return r.kinds }
+func (r *Registry) Kinds() *Kinds { return r.kinds }
 
 // BadRoomError is returned for a malformed room name.
 type BadRoomError struct{ Err error }
@@ -141,7 +140,7 @@ func (r *Registry) Snapshot(ctx context.Context, room string) (int64, any, error
 // reference on the sequencer while sending so the sequencer cannot retire
 // between being found and receiving the request.
 func (r *Registry) send(ctx context.Context, room string, req request) error {
-	kind, id, err := ParseName(room, r.kinds)
+	kind, id, err := r.kinds.ParseRoom(room)
 	if err != nil {
 		return &BadRoomError{err}
 	}
@@ -152,7 +151,7 @@ func (r *Registry) send(ctx context.Context, room string, req request) error {
 	}
 	s := r.live[room]
 	if s == nil {
-		s = newSequencer(r, room, kind, r.kinds[kind](id))
+		s = newSequencer(r, room, kind, r.kinds.Get(kind).New(id))
 		r.live[room] = s
 		r.wg.Add(1)
 		r.rooms.WithLabelValues(kind).Inc()

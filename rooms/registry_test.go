@@ -131,11 +131,10 @@ func newWorld(t *testing.T) *world {
 	return &world{t: t, clk: clk, mem: memstore.New(clk)}
 }
 
-func (w *world) deps() auction.Deps { return w.depsWith(txn.NewMetrics(nil)) }
+func (w *world) deps() rooms.Deps { return w.depsWith(txn.NewMetrics(nil)) }
 
-func (w *world) depsWith(m *txn.Metrics) auction.Deps {
-	return auction.Deps{
-		Store: w.mem.Auctions(),
+func (w *world) depsWith(m *txn.Metrics) rooms.Deps {
+	return rooms.Deps{
 		// Retry back-offs sleep on the real clock (milliseconds), so
 		// conflicts between hubs never wait for the fake clock to move.
 		Runner: &txn.Runner{Clock: clock.Real{}, Metrics: m, Policy: txn.Policy{MaxAttempts: 50}},
@@ -152,9 +151,9 @@ func (w *world) createWith(window, extend int) auction.Auction {
 	w.t.Helper()
 	d := w.deps()
 	dur := 300
-	a, err := auction.Create(context.Background(), d.Store, d.Runner, auction.CreateRequest{ID: "a1", Title: "Lamp",
+	a, err := auction.NewService(w.mem.Auctions(), d).Create(context.Background(), auction.CreateRequest{ID: "a1", Title: "Lamp",
 		StartingPrice: "100.00", Increment: "5.00", DurationS: &dur, AntiSnipeWindowS: &window, AntiSnipeExtendS: &extend},
-		"alice", w.clk.Now(), nil)
+		"alice")
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -175,13 +174,15 @@ func (w *world) hub(cfg rooms.Config) *hub {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = time.Hour
 	}
-	f := auction.Factory(w.depsWith(h.metrics))
-	h.Registry = rooms.NewRegistry(map[string]rooms.Factory{"auction": func(id string) rooms.Engine {
+	k := auction.RoomKind(w.mem.Auctions(), w.depsWith(h.metrics))
+	f := k.New
+	k.New = func(id string) rooms.Engine {
 		h.mu.Lock()
 		h.engines++
 		h.mu.Unlock()
 		return f(id)
-	}}, w.mem, h.prom, cfg)
+	}
+	h.Registry = rooms.NewRegistry(rooms.MustKinds(k), w.mem, h.prom, cfg)
 	w.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -644,7 +645,7 @@ func TestDrainAnswersQueuedMutations(t *testing.T) {
 	for round := 0; round < 20; round++ {
 		mem := memstore.New(clock.NewFake(t0))
 		eng := &slowEngine{started: make(chan string, 10), release: make(chan struct{})}
-		r := rooms.NewRegistry(map[string]rooms.Factory{"slow": func(string) rooms.Engine { return eng }}, mem,
+		r := rooms.NewRegistry(rooms.MustKinds(rooms.Kind{Name: "slow", New: func(string) rooms.Engine { return eng }}), mem,
 			prometheus.NewRegistry(), rooms.Config{Clock: clock.NewFake(t0), Logger: quiet})
 		s := &sub{name: "s"}
 		mutate := func(id string) error {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 
 	"hotrow/hub/wire"
+	"hotrow/rooms"
 )
 
 // apiError is an HTTP error with the JSON body {"error": {code, message}}.
@@ -60,4 +62,31 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) *apiError {
 		return badRequest("the body must hold one JSON object")
 	}
 	return nil
+}
+
+// serviceError maps a room service's error to its HTTP answer: a field
+// error 400, no such room 404, a taken id 409, anything else (a store
+// failure, logged here) 503. what names the room for the message ("auction
+// lamp").
+func serviceError(log *slog.Logger, err error, what string) *apiError {
+	var fe *rooms.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return badRequest("%s", fe.Error())
+	case errors.Is(err, rooms.ErrNotFound):
+		return notFound("%s does not exist", what)
+	case errors.Is(err, rooms.ErrExists):
+		return &apiError{http.StatusConflict, "conflict", what + " already exists"}
+	}
+	log.Error("room service failed", "room", what, "err", err)
+	return &apiError{http.StatusServiceUnavailable, wire.CodeUnavailable, "the store could not answer for " + what + "; try again"}
+}
+
+// roomID reads the {id} path value, which must be a valid room id.
+func roomID(r *http.Request) (string, *apiError) {
+	id := r.PathValue("id")
+	if !rooms.ValidID(id) {
+		return "", badRequest("the id in the path %s", rooms.IDRule)
+	}
+	return id, nil
 }

@@ -2,26 +2,21 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"hotrow/hub/wire"
 	"hotrow/internal/clock"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
-	"hotrow/txn"
 )
 
 // auctionAPI serves /api/auctions.
 type auctionAPI struct {
-	store  auction.Store
-	rooms  *rooms.Registry
-	runner *txn.Runner
-	clock  clock.Clock
-	log    *slog.Logger
-	newID  func() string
+	svc   *auction.Service
+	rooms *rooms.Registry
+	clock clock.Clock
+	log   *slog.Logger
 }
 
 func (a *auctionAPI) register(mux *http.ServeMux) {
@@ -37,49 +32,35 @@ func (a *auctionAPI) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	now := a.clock.Now()
-	created, err := auction.Create(r.Context(), a.store, a.runner, req, "http", now, a.newID)
-	var fe *auction.FieldError
-	switch {
-	case errors.As(err, &fe):
-		writeError(w, badRequest("%s", fe.Error()))
-	case errors.Is(err, auction.ErrExists):
-		writeError(w, &apiError{http.StatusConflict, "conflict", "an auction with id " + created.ID + " already exists"})
-	case err != nil:
-		a.log.Error("creating auction failed", "err", err)
-		writeError(w, &apiError{http.StatusServiceUnavailable, wire.CodeUnavailable, "the auction could not be stored; try again"})
-	default:
-		w.Header().Set("Location", "/api/auctions/"+created.ID)
-		writeJSON(w, http.StatusCreated, created.StateAt(now))
+	created, err := a.svc.Create(r.Context(), req, "http")
+	if err != nil {
+		writeError(w, serviceError(a.log, err, "auction "+created.ID))
+		return
 	}
+	w.Header().Set("Location", "/api/auctions/"+created.ID)
+	writeJSON(w, http.StatusCreated, created.StateAt(a.clock.Now()))
 }
 
 // get answers with the room's state; an auction past its end is closed
 // first (close-on-read), so the answer never shows a stale open auction.
 func (a *auctionAPI) get(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !auction.ValidID(id) {
-		writeError(w, badRequest("auction id must be 1-64 characters of A-Z, a-z, 0-9, _ and -"))
-		return
+	id, apiErr := roomID(r)
+	if apiErr == nil {
+		var state any
+		if state, apiErr = a.snapshot(r.Context(), id); apiErr == nil {
+			writeJSON(w, http.StatusOK, state)
+			return
+		}
 	}
-	state, apiErr := a.snapshot(r.Context(), id)
-	if apiErr != nil {
-		writeError(w, apiErr)
-		return
-	}
-	writeJSON(w, http.StatusOK, state)
+	writeError(w, apiErr)
 }
 
 func (a *auctionAPI) snapshot(ctx context.Context, id string) (any, *apiError) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, state, err := a.rooms.Snapshot(ctx, auction.Room(id))
-	switch {
-	case errors.Is(err, rooms.ErrNotFound):
-		return nil, notFound("auction %s does not exist", id)
-	case err != nil:
-		a.log.Warn("reading auction failed", "auction", id, "err", err)
-		return nil, &apiError{http.StatusServiceUnavailable, wire.CodeUnavailable, "the auction could not be read; try again"}
+	if err != nil {
+		return nil, serviceError(a.log, err, "auction "+id)
 	}
 	return state, nil
 }
@@ -88,10 +69,9 @@ func (a *auctionAPI) snapshot(ctx context.Context, id string) (any, *apiError) {
 const maxCloseOnList = 20
 
 func (a *auctionAPI) list(w http.ResponseWriter, r *http.Request) {
-	all, err := a.store.List(r.Context())
+	all, err := a.svc.List(r.Context())
 	if err != nil {
-		a.log.Warn("listing auctions failed", "err", err)
-		writeError(w, &apiError{http.StatusServiceUnavailable, wire.CodeUnavailable, "auctions could not be listed; try again"})
+		writeError(w, serviceError(a.log, err, "the auction list"))
 		return
 	}
 	now := a.clock.Now()
@@ -118,22 +98,14 @@ type bidJSON struct {
 }
 
 func (a *auctionAPI) bids(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !auction.ValidID(id) {
-		writeError(w, badRequest("auction id must be 1-64 characters of A-Z, a-z, 0-9, _ and -"))
+	id, apiErr := roomID(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
-	if _, _, err := a.store.Get(r.Context(), id); err != nil {
-		if errors.Is(err, rooms.ErrNotFound) {
-			writeError(w, notFound("auction %s does not exist", id))
-			return
-		}
-		writeError(w, &apiError{http.StatusServiceUnavailable, wire.CodeUnavailable, "the bids could not be read; try again"})
-		return
-	}
-	bids, err := a.store.Bids(r.Context(), id)
+	bids, err := a.svc.Bids(r.Context(), id)
 	if err != nil {
-		writeError(w, &apiError{http.StatusServiceUnavailable, wire.CodeUnavailable, "the bids could not be read; try again"})
+		writeError(w, serviceError(a.log, err, "auction "+id))
 		return
 	}
 	out := make([]bidJSON, len(bids))

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 
-	"hotrow/hub/wire"
-	"hotrow/rooms"
 	"hotrow/rooms/schema"
 )
 
@@ -23,20 +20,9 @@ func (a *schemaAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/schemas/{id}/audit", a.audit)
 }
 
-// fail maps a schema error to its HTTP answer, logging only what is ours.
+// fail answers a schema service error.
 func (a *schemaAPI) fail(w http.ResponseWriter, id string, err error) {
-	var fe *schema.FieldError
-	switch {
-	case errors.As(err, &fe):
-		writeError(w, badRequest("%s", fe.Error()))
-	case errors.Is(err, rooms.ErrNotFound):
-		writeError(w, notFound("schema document %s does not exist", id))
-	case errors.Is(err, schema.ErrExists):
-		writeError(w, &apiError{http.StatusConflict, "conflict", "a schema document with id " + id + " already exists"})
-	default:
-		a.log.Error("schema request failed", "doc", id, "err", err)
-		writeError(w, &apiError{http.StatusServiceUnavailable, wire.CodeUnavailable, "the schema store could not answer; try again"})
-	}
+	writeError(w, serviceError(a.log, err, "schema document "+id))
 }
 
 func (a *schemaAPI) create(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +41,11 @@ func (a *schemaAPI) create(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *schemaAPI) get(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	id, apiErr := roomID(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
 	doc, err := a.svc.Get(r.Context(), id)
 	if err != nil {
 		a.fail(w, id, err)
@@ -65,7 +55,11 @@ func (a *schemaAPI) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *schemaAPI) audit(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	id, apiErr := roomID(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
 	entries, err := a.svc.Audit(r.Context(), id)
 	if err != nil {
 		a.fail(w, id, err)
@@ -78,7 +72,11 @@ func (a *schemaAPI) audit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *schemaAPI) ddl(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	id, apiErr := roomID(r)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
 	sql, err := a.svc.DDL(r.Context(), id, r.URL.Query().Get("dialect"))
 	if err != nil {
 		a.fail(w, id, err)

@@ -48,17 +48,17 @@ type app struct {
 	stopped atomic.Bool
 }
 
-func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.Clock) *app {
+func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.Clock) (*app, error) {
 	a := &app{cfg: cfg, log: log, clock: clk, store: st, metrics: prometheus.NewRegistry()}
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	policy := txn.DefaultPolicy()
 	policy.MaxAttempts = cfg.MaxAttempts
 	a.runner = &txn.Runner{Policy: policy, Metrics: txn.NewMetrics(a.metrics), Clock: clk, Log: log}
 
-	schemaDeps := schema.Deps{Store: st.Schemas(), Runner: a.runner, Clock: clk, Logger: log}
-	kinds := map[string]rooms.Factory{
-		"auction":   auction.Factory(auction.Deps{Store: st.Auctions(), Runner: a.runner, Clock: clk, Logger: log}),
-		schema.Kind: schema.Factory(schemaDeps),
+	deps := rooms.Deps{Runner: a.runner, Clock: clk, Logger: log}.WithDefaults()
+	kinds, err := makeKinds(st, deps)
+	if err != nil {
+		return nil, err
 	}
 	a.rooms = rooms.NewRegistry(kinds, st, a.metrics, rooms.Config{PollInterval: cfg.PollInterval, Clock: clk, Logger: log})
 
@@ -84,9 +84,8 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
-	(&auctionAPI{store: st.Auctions(), rooms: a.rooms, runner: a.runner, clock: clk, log: log,
-		newID: func() string { return randid.New(10) }}).register(mux)
-	(&schemaAPI{svc: schema.NewService(schemaDeps), log: log}).register(mux)
+	(&auctionAPI{svc: auction.NewService(st.Auctions(), deps), rooms: a.rooms, clock: clk, log: log}).register(mux)
+	(&schemaAPI{svc: schema.NewService(st.Schemas(), deps), log: log}).register(mux)
 	pages, _ := fs.Sub(static.FS, ".")
 	mux.Handle("GET /", http.FileServerFS(pages))
 	a.handler = mux
@@ -95,7 +94,7 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	a.stopBg, a.bgDone = cancel, make(chan struct{})
 	go func() { defer close(a.bgDone); a.rooms.Run(ctx) }()
 	a.ready.Store(true)
-	return a
+	return a, nil
 }
 
 // readyz is 200 while the hub takes sockets and the store answers.

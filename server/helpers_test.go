@@ -43,7 +43,10 @@ type testHub struct {
 
 func startHub(t testing.TB, st store, hubID string) *testHub {
 	t.Helper()
-	a := newApp(testConfig(hubID), st, cursors.NewMemStore(), testLogger(t), clock.Real{})
+	a, err := newApp(testConfig(hubID), st, cursors.NewMemStore(), testLogger(t), clock.Real{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -214,6 +217,38 @@ func counterSum(t testing.TB, a *app, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// metricValue is the value of the counter or gauge name{labels} in a's
+// registry (0 when there is no such series).
+func metricValue(t testing.TB, a *app, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := a.metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue series
+				}
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
 }
 
 func jsonNewDecoder(resp *http.Response) *json.Decoder { return json.NewDecoder(resp.Body) }

@@ -21,7 +21,10 @@ import (
 func TestTokenIdentity(t *testing.T) {
 	cfg := testConfig("jwt")
 	cfg.TokenSecret = "s3cret"
-	a := newApp(cfg, memstore.New(clock.Real{}), cursors.NewMemStore(), testLogger(t), clock.Real{})
+	a, err := newApp(cfg, memstore.New(clock.Real{}), cursors.NewMemStore(), testLogger(t), clock.Real{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(a.handler)
 	defer srv.Close()
 	defer a.shutdown(context.Background())

@@ -108,7 +108,10 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	a := newApp(cfg, st, cs, log, clock.Real{})
+	a, err := newApp(cfg, st, cs, log, clock.Real{})
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

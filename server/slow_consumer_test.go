@@ -41,8 +41,8 @@ func TestSlowConsumerIsEvicted(t *testing.T) {
 	st := memstore.New(clock.Real{})
 	runner := &txn.Runner{Metrics: txn.NewMetrics(reg)}
 	log := testLogger(t)
-	kinds := map[string]rooms.Factory{"auction": auction.Factory(auction.Deps{Store: st.Auctions(), Runner: runner, Clock: clock.Real{}, Logger: log})}
-	rr := rooms.NewRegistry(kinds, st, reg, rooms.Config{Logger: log})
+	deps := rooms.Deps{Runner: runner, Clock: clock.Real{}, Logger: log}
+	rr := rooms.NewRegistry(rooms.MustKinds(auction.RoomKind(st.Auctions(), deps)), st, reg, rooms.Config{Logger: log})
 	h := hub.New(rr, reg, hub.Config{HubID: "slow", SendQueue: 8, RateLimit: 1000, RateBurst: 1000, Logger: log})
 	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = smallBuffers{srv.Listener}
@@ -52,8 +52,8 @@ func TestSlowConsumerIsEvicted(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := auction.Create(ctx, st.Auctions(), runner, auction.CreateRequest{ID: "hot", Title: "Hot",
-		StartingPrice: "1.00", Increment: "0.01"}, "test", time.Now(), nil); err != nil {
+	if _, err := auction.NewService(st.Auctions(), deps).Create(ctx, auction.CreateRequest{ID: "hot", Title: "Hot",
+		StartingPrice: "1.00", Increment: "0.01"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	base := srv.URL

@@ -22,8 +22,8 @@ import (
 // room kind's tables.
 type store interface {
 	rooms.Log
-	Auctions() auction.Store
-	Schemas() schema.Store
+	auction.Provider
+	schema.Provider
 	Ping(ctx context.Context) error
 	Close()
 	Name() string

@@ -10,27 +10,32 @@ import (
 
 // Client to server.
 
-// Inbound is any client frame; fields unused by a type are ignored.
+// Inbound is any client frame; fields unused by a type are ignored. A room
+// kind's mutation (bid, edit) carries its payload in a field the kind
+// names (amount, op); the hub hands that field's raw JSON to the room.
 type Inbound struct {
-	Type   string          `json:"type"`
-	Ref    string          `json:"ref,omitempty"`
-	Room   string          `json:"room,omitempty"`
-	Since  *int64          `json:"since,omitempty"`
-	ID     string          `json:"id,omitempty"`
-	Amount json.RawMessage `json:"amount,omitempty"`
-	Op     json.RawMessage `json:"op,omitempty"`
-	Pos    json.RawMessage `json:"pos,omitempty"`
+	Type  string          `json:"type"`
+	Ref   string          `json:"ref,omitempty"`
+	Room  string          `json:"room,omitempty"`
+	Since *int64          `json:"since,omitempty"`
+	ID    string          `json:"id,omitempty"`
+	Pos   json.RawMessage `json:"pos,omitempty"`
 }
 
 // Client message types.
 const (
 	TypeJoin   = "join"
 	TypeLeave  = "leave"
-	TypeBid    = "bid"
-	TypeEdit   = "edit"
+	TypeBid    = "bid"  // an auction room's mutation
+	TypeEdit   = "edit" // a schema document room's mutation
 	TypeCursor = "cursor"
 	TypePing   = "ping"
 )
+
+// HubTypes are the client message types the hub answers itself, whatever
+// the room kind. Room kinds add their mutation types (bid, edit) to these,
+// and may not reuse one of them.
+var HubTypes = []string{TypeJoin, TypeLeave, TypeCursor, TypePing}
 
 // Server to client.
 

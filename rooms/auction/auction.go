@@ -44,9 +44,6 @@ const (
 	StatusEnded     = "ended"
 )
 
-// Room returns the room name of the auction.
-func Room(id string) string { return "auction:" + id }
-
 // Status is the auction's status at now.
 func (a *Auction) Status(now time.Time) string {
 	switch {

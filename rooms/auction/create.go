@@ -1,11 +1,11 @@
 package auction
 
 import (
-	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"hotrow/rooms"
 )
 
 // CreateRequest is the body of POST /api/auctions.
@@ -31,47 +31,34 @@ const (
 	maxTitleRunes          = 200
 )
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// ValidID reports whether id may name a room (1-64 of A-Za-z0-9_-).
-func ValidID(id string) bool { return idPattern.MatchString(id) }
-
-// FieldError names the request field that is wrong.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-
 // Build validates r and returns the new auction, created at now. newID is
 // called when r has no id.
 func (r CreateRequest) Build(now time.Time, newID func() string) (Auction, error) {
 	a := Auction{ID: r.ID, CreatedAt: now}
 	if a.ID == "" {
 		a.ID = newID()
-	} else if !ValidID(a.ID) {
-		return a, &FieldError{"id", "must be 1-64 characters of A-Z, a-z, 0-9, _ and -"}
+	} else if !rooms.ValidID(a.ID) {
+		return a, &rooms.FieldError{Field: "id", Message: rooms.IDRule}
 	}
 	a.Title = strings.TrimSpace(r.Title)
 	if a.Title == "" {
-		return a, &FieldError{"title", "is required"}
+		return a, rooms.FieldErr("title", "is required")
 	}
 	if utf8.RuneCountInString(a.Title) > maxTitleRunes || !utf8.ValidString(a.Title) {
-		return a, &FieldError{"title", fmt.Sprintf("must be valid UTF-8 of at most %d characters", maxTitleRunes)}
+		return a, rooms.FieldErr("title", "must be valid UTF-8 of at most %d characters", maxTitleRunes)
 	}
 	var err error
 	if a.StartingPrice, err = ParseCents(r.StartingPrice); err != nil {
-		return a, &FieldError{"starting_price", err.Error()}
+		return a, rooms.FieldErr("starting_price", "%s", err)
 	}
 	if a.StartingPrice <= 0 {
-		return a, &FieldError{"starting_price", "must be at least 0.01"}
+		return a, rooms.FieldErr("starting_price", "must be at least 0.01")
 	}
 	if a.Increment, err = ParseCents(r.Increment); err != nil {
-		return a, &FieldError{"increment", err.Error()}
+		return a, rooms.FieldErr("increment", "%s", err)
 	}
 	if a.Increment <= 0 {
-		return a, &FieldError{"increment", "must be at least 0.01"}
+		return a, rooms.FieldErr("increment", "must be at least 0.01")
 	}
 	a.StartsAt = now
 	if r.StartsAt != nil {
@@ -79,41 +66,41 @@ func (r CreateRequest) Build(now time.Time, newID func() string) (Auction, error
 	}
 	switch {
 	case r.EndsAt != nil && r.DurationS != nil:
-		return a, &FieldError{"ends_at", "give ends_at or duration_s, not both"}
+		return a, rooms.FieldErr("ends_at", "give ends_at or duration_s, not both")
 	case r.EndsAt != nil:
 		a.EndsAt = *r.EndsAt
 	case r.DurationS != nil:
 		if *r.DurationS <= 0 {
-			return a, &FieldError{"duration_s", "must be positive"}
+			return a, rooms.FieldErr("duration_s", "must be positive")
 		}
 		// Checked before the multiplication: a huge duration_s would wrap
 		// time.Duration around into a short (or negative) duration.
 		if maxS := int64(MaxDuration / time.Second); int64(*r.DurationS) > maxS {
-			return a, &FieldError{"duration_s", fmt.Sprintf("must be at most %d (%s)", maxS, MaxDuration)}
+			return a, rooms.FieldErr("duration_s", "must be at most %d (%s)", maxS, MaxDuration)
 		}
 		a.EndsAt = a.StartsAt.Add(time.Duration(*r.DurationS) * time.Second)
 	default:
 		a.EndsAt = a.StartsAt.Add(DefaultDuration)
 	}
 	if !a.EndsAt.After(a.StartsAt) {
-		return a, &FieldError{"ends_at", "must be after starts_at"}
+		return a, rooms.FieldErr("ends_at", "must be after starts_at")
 	}
 	if !a.EndsAt.After(now) {
-		return a, &FieldError{"ends_at", "must be in the future"}
+		return a, rooms.FieldErr("ends_at", "must be in the future")
 	}
 	if a.EndsAt.Sub(now) > MaxDuration {
-		return a, &FieldError{"ends_at", fmt.Sprintf("must be within %s from now", MaxDuration)}
+		return a, rooms.FieldErr("ends_at", "must be within %s from now", MaxDuration)
 	}
 	a.AntiSnipeWindow, a.AntiSnipeExtend = DefaultAntiSnipeWindow, DefaultAntiSnipeExtend
 	if r.AntiSnipeWindowS != nil {
 		if *r.AntiSnipeWindowS < 0 || *r.AntiSnipeWindowS > maxAntiSnipe {
-			return a, &FieldError{"anti_snipe_window_s", fmt.Sprintf("must be 0-%d", maxAntiSnipe)}
+			return a, rooms.FieldErr("anti_snipe_window_s", "must be 0-%d", maxAntiSnipe)
 		}
 		a.AntiSnipeWindow = time.Duration(*r.AntiSnipeWindowS) * time.Second
 	}
 	if r.AntiSnipeExtendS != nil {
 		if *r.AntiSnipeExtendS < 0 || *r.AntiSnipeExtendS > maxAntiSnipe {
-			return a, &FieldError{"anti_snipe_extend_s", fmt.Sprintf("must be 0-%d", maxAntiSnipe)}
+			return a, rooms.FieldErr("anti_snipe_extend_s", "must be 0-%d", maxAntiSnipe)
 		}
 		a.AntiSnipeExtend = time.Duration(*r.AntiSnipeExtendS) * time.Second
 	}

@@ -2,6 +2,7 @@ package auction
 
 import (
 	"errors"
+	"hotrow/rooms"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +113,7 @@ func TestBuildRejects(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted: %+v (ends in %s)", a, a.EndsAt.Sub(now))
 			}
-			var fe *FieldError
+			var fe *rooms.FieldError
 			if !errors.As(err, &fe) {
 				t.Fatalf("error %v is not a FieldError", err)
 			}
@@ -134,8 +135,8 @@ func TestValidID(t *testing.T) {
 		"a": true, "A-z_09": true, strings.Repeat("x", 64): true,
 		"": false, strings.Repeat("x", 65): false, "a b": false, "a:b": false, "a/b": false, "é": false,
 	} {
-		if got := ValidID(id); got != want {
-			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
+		if got := rooms.ValidID(id); got != want {
+			t.Errorf("rooms.ValidID(%q) = %v, want %v", id, got, want)
 		}
 	}
 }

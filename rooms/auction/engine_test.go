@@ -28,7 +28,7 @@ type env struct {
 	mem     *memstore.Store
 	store   auction.Store
 	metrics *txn.Metrics
-	deps    auction.Deps
+	deps    rooms.Deps
 }
 
 func newEnv(t *testing.T) *env {
@@ -36,13 +36,13 @@ func newEnv(t *testing.T) *env {
 	mem := memstore.New(clk)
 	m := txn.NewMetrics(prometheus.NewRegistry())
 	e := &env{t: t, clk: clk, mem: mem, store: mem.Auctions(), metrics: m}
-	e.deps = auction.Deps{
-		Store: e.store,
+	e.deps = rooms.Deps{
 		// Back-offs sleep on the real clock (a few ms at most); deadlines
 		// are decided by the store's fake clock.
 		Runner: &txn.Runner{Clock: clock.Real{}, Metrics: m, Policy: txn.Policy{MaxAttempts: 50}},
 		Clock:  clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		NewID:  func() string { return "gen" },
 	}
 	return e
 }
@@ -56,7 +56,7 @@ func (e *env) create(edit func(*auction.CreateRequest)) auction.Auction {
 	if edit != nil {
 		edit(&req)
 	}
-	a, err := auction.Create(context.Background(), e.store, e.deps.Runner, req, "alice", e.clk.Now(), func() string { return "gen" })
+	a, err := auction.NewService(e.store, e.deps).Create(context.Background(), req, "alice")
 	if err != nil {
 		e.t.Fatalf("create: %v", err)
 	}
@@ -66,7 +66,7 @@ func (e *env) create(edit func(*auction.CreateRequest)) auction.Auction {
 // engine makes and loads a new engine for a1, as a (new) hub would.
 func (e *env) engine() rooms.Engine {
 	e.t.Helper()
-	en := auction.Factory(e.deps)("a1")
+	en := auction.RoomKind(e.store, e.deps).New("a1")
 	if _, err := en.Load(context.Background()); err != nil {
 		e.t.Fatalf("load: %v", err)
 	}
@@ -111,7 +111,7 @@ func wantAck(t *testing.T, out rooms.Outcome, version int64) {
 	}
 }
 
-func wantReject(t *testing.T, out rooms.Outcome, reason string) *rooms.RejectReply {
+func wantReject(t *testing.T, out rooms.Outcome, reason string) *rooms.Rejection {
 	t.Helper()
 	if out.Reject == nil {
 		t.Fatalf("acked v%d, want reject %s", out.Version, reason)
@@ -371,7 +371,7 @@ func TestEngineInvalidAmounts(t *testing.T) {
 
 func TestEngineUnknownAuction(t *testing.T) {
 	e := newEnv(t)
-	en := auction.Factory(e.deps)("nope")
+	en := auction.RoomKind(e.store, e.deps).New("nope")
 	if _, err := en.Load(context.Background()); err == nil || !strings.Contains(err.Error(), rooms.ErrNotFound.Error()) {
 		t.Fatalf("load of a missing auction: %v, want not found", err)
 	}

@@ -1,39 +1,27 @@
 package auction
 
 import (
-	"fmt"
 	"time"
+
+	"hotrow/rooms"
 )
 
-// Reject reasons for bids (PROTOCOL.md).
+// Reject reasons for bids (docs/protocol.md), besides the shared
+// rooms.ReasonNotFound and rooms.ReasonUnavailable.
 const (
-	ReasonNotFound      = "not_found"
 	ReasonNotStarted    = "not_started"
 	ReasonEnded         = "ended"
 	ReasonBidTooLow     = "bid_too_low"
 	ReasonInvalidAmount = "invalid_amount"
-	ReasonUnavailable   = "unavailable"
 	reasonNotDue        = "not_due"
 	reasonAlreadyClosed = "already_closed"
 )
 
-// Rejection is a business outcome of a bid or close: it had no effect.
-type Rejection struct {
-	Reason  string
-	Message string
-	Min     *Cents // for bid_too_low: the smallest acceptable amount
-}
-
-func (r *Rejection) Error() string        { return r.Reason + ": " + r.Message }
-func (r *Rejection) RejectReason() string { return r.Reason }
-
-func reject(reason, format string, args ...any) *Rejection {
-	return &Rejection{Reason: reason, Message: fmt.Sprintf(format, args...)}
-}
+var reject = rooms.Reject
 
 // CheckBid reports whether a bid of amount at now would be accepted, without
 // changing a. A nil result means accepted.
-func (a *Auction) CheckBid(amount Cents, now time.Time) *Rejection {
+func (a *Auction) CheckBid(amount Cents, now time.Time) *rooms.Rejection {
 	if amount <= 0 || amount > MaxCents {
 		return reject(ReasonInvalidAmount, "amount must be between 0.01 and %s", MaxCents)
 	}
@@ -44,9 +32,7 @@ func (a *Auction) CheckBid(amount Cents, now time.Time) *Rejection {
 		return reject(ReasonNotStarted, "the auction starts at %s", a.StartsAt.UTC().Format(time.RFC3339))
 	}
 	if min := a.MinNextBid(); amount < min {
-		r := reject(ReasonBidTooLow, "the lowest acceptable bid is %s", min)
-		r.Min = &min
-		return r
+		return tooLow(min)
 	}
 	return nil
 }
@@ -55,7 +41,7 @@ func (a *Auction) CheckBid(amount Cents, now time.Time) *Rejection {
 // the new state, or the reason it was rejected. Anti-snipe: a bid accepted
 // less than AntiSnipeWindow before EndsAt moves EndsAt to at least
 // now+AntiSnipeExtend; EndsAt never moves earlier.
-func (a Auction) PlaceBid(amount Cents, bidder string, now time.Time) (Auction, *Rejection) {
+func (a Auction) PlaceBid(amount Cents, bidder string, now time.Time) (Auction, *rooms.Rejection) {
 	if r := a.CheckBid(amount, now); r != nil {
 		return a, r
 	}
@@ -76,7 +62,7 @@ func (a *Auction) Due(now time.Time) bool { return !a.Closed && !now.Before(a.En
 // Close ends the auction at now: the leader wins at the current bid. It is
 // rejected when the auction is already closed or not yet due, so closing
 // happens exactly once.
-func (a Auction) Close(now time.Time) (Auction, *Rejection) {
+func (a Auction) Close(now time.Time) (Auction, *rooms.Rejection) {
 	if a.Closed {
 		return a, reject(reasonAlreadyClosed, "the auction is already closed")
 	}
@@ -89,4 +75,11 @@ func (a Auction) Close(now time.Time) (Auction, *Rejection) {
 		a.FinalPrice = a.CurrentBid
 	}
 	return a, nil
+}
+
+// tooLow rejects a bid below min, naming min.
+func tooLow(min Cents) *rooms.Rejection {
+	r := reject(ReasonBidTooLow, "the lowest acceptable bid is %s", min)
+	r.Min = min.String()
+	return r
 }

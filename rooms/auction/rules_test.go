@@ -96,11 +96,11 @@ func TestPlaceBid(t *testing.T) {
 				t.Fatalf("a rejected bid changed the auction: %+v", got)
 			}
 			if tc.reason == ReasonBidTooLow {
-				if rej.Min == nil || *rej.Min != tc.min {
-					t.Fatalf("bid_too_low Min = %v, want %s", rej.Min, tc.min)
+				if rej.Min != tc.min.String() {
+					t.Fatalf("bid_too_low Min = %q, want %s", rej.Min, tc.min)
 				}
-			} else if rej.Min != nil {
-				t.Fatalf("%s carries Min %s", rej.Reason, *rej.Min)
+			} else if rej.Min != "" {
+				t.Fatalf("%s carries Min %s", rej.Reason, rej.Min)
 			}
 		})
 	}

@@ -2,23 +2,19 @@ package auction
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"hotrow/rooms"
 )
 
-// ErrExists is returned when creating an auction whose id is taken.
-var ErrExists = errors.New("an auction with this id already exists")
-
 // Tx is one database transaction as the auction rules use it. Every write
 // method also bumps the room version to ev.Version and appends ev to the
 // event log, in the same transaction.
 type Tx interface {
+	// FindApplied looks up a message already committed in a room by a user.
+	rooms.AppliedFinder
 	// Now is the database's clock: it decides whether a bid came in time.
 	Now(ctx context.Context) (time.Time, error)
-	// FindApplied looks up a message already committed in room by user.
-	FindApplied(ctx context.Context, room, user, id string) (rooms.Applied, bool, error)
 	// Load reads the auction and its room version; rooms.ErrNotFound if none.
 	Load(ctx context.Context, id string) (Auction, int64, error)
 	// SaveBid stores the new auction state, the bid row, ev, and the
@@ -26,8 +22,8 @@ type Tx interface {
 	SaveBid(ctx context.Context, a Auction, b Bid, ev rooms.Event, applied rooms.Applied) error
 	// SaveClose stores the closed auction and ev.
 	SaveClose(ctx context.Context, a Auction, ev rooms.Event) error
-	// Create stores a new auction, its room at version 1, and ev; ErrExists
-	// if the id is taken.
+	// Create stores a new auction, its room at version 1, and ev;
+	// rooms.ErrExists if the id is taken.
 	Create(ctx context.Context, a Auction, ev rooms.Event) error
 }
 
@@ -42,7 +38,11 @@ type Store interface {
 	List(ctx context.Context) ([]Auction, error)
 	// Bids returns an auction's accepted bids, oldest first.
 	Bids(ctx context.Context, id string) ([]Bid, error)
-	// AppliedIDs returns every idempotency record of a room, keyed by
-	// rooms.AppliedKey(user, id).
-	AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error)
+	// AppliedIDs reads the room's idempotency records.
+	rooms.AppliedReader
+}
+
+// Provider is a store that holds auctions.
+type Provider interface {
+	Auctions() Store
 }

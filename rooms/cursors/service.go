@@ -2,7 +2,6 @@ package cursors
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hotrow/internal/clock"
+	"hotrow/internal/randid"
 )
 
 // Peer is a socket as cursors see it (a rooms.Subscriber is one). Send must
@@ -106,7 +106,7 @@ func New(store Store, reg prometheus.Registerer, cfg Config) *Service {
 	m := newMetrics(reg)
 	return &Service{cfg: cfg, store: store, m: m,
 		w:        newWriter(store, cfg.Clock, cfg.Logger, m, &cfg),
-		instance: sanitize(cfg.HubID) + "." + randomSuffix(),
+		instance: sanitize(cfg.HubID) + "." + randid.New(8),
 		rooms:    map[string]*room{}}
 }
 
@@ -259,16 +259,6 @@ func sanitize(s string) string {
 	}
 	if len(b) > 64 {
 		b = b[:64]
-	}
-	return string(b)
-}
-
-func randomSuffix() string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
 }

@@ -2,9 +2,9 @@ package schema
 
 import (
 	"fmt"
+	"hotrow/internal/textutil"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Dialect is the SQL dialect of an export.
@@ -239,7 +239,7 @@ func (n *namer) pick(base, suffix string) string {
 		if i > 0 {
 			s += strconv.Itoa(i)
 		}
-		name := truncateBytes(base, MaxIdentBytes-len(s)-1) + "_" + s
+		name := textutil.CutBytes(base, MaxIdentBytes-len(s)-1) + "_" + s
 		if !n.taken[name] {
 			n.taken[name] = true
 			return name
@@ -255,17 +255,5 @@ func (n *namer) fk(id, base string) string {
 	}
 	s := n.pick(base, "fkey")
 	n.fks[id] = s
-	return s
-}
-
-// truncateBytes cuts s to at most max bytes on a character boundary.
-func truncateBytes(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	s = s[:max]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
 	return s
 }

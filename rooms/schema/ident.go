@@ -5,22 +5,15 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"hotrow/rooms"
 )
 
 // MaxIdentBytes is PostgreSQL's identifier length (NAMEDATALEN - 1).
 const MaxIdentBytes = 63
 
-// FieldError is an invalid request or op field: the message names it.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-
-func fieldErr(field, format string, args ...any) *FieldError {
-	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
-}
+// fieldErr makes the *rooms.FieldError of an invalid request or op field.
+var fieldErr = rooms.FieldErr
 
 // CheckIdent validates a table or column name (see the package doc).
 func CheckIdent(name string) error {

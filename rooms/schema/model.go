@@ -31,9 +31,6 @@ const (
 // A compile-time proof that the largest edit stays under DSQL's limit.
 var _ [DSQLMaxRows - MaxRowsPerEdit]struct{}
 
-// Room returns the room name of the document.
-func Room(id string) string { return "schema:" + id }
-
 // Doc is a schema document: its committed state at Version.
 type Doc struct {
 	ID        string     `json:"id"`

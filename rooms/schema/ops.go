@@ -3,7 +3,7 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"hotrow/internal/textutil"
 	"math"
 	"sort"
 	"strings"
@@ -286,12 +286,7 @@ func str(fields map[string]json.RawMessage, k string, dst *string) error {
 	return nil
 }
 
-func trunc(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return fmt.Sprint(s)
-}
+func trunc(s string) string { return textutil.Clip(s, 64) }
 
 // target is the id of the entity expect_rev is compared with.
 func (op *Op) target() string {

@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"errors"
+	"hotrow/rooms"
 	"strings"
 	"testing"
 )
@@ -73,7 +74,7 @@ func TestParseOp(t *testing.T) {
 				}
 				return
 			}
-			var fe *FieldError
+			var fe *rooms.FieldError
 			if !errors.As(err, &fe) {
 				t.Fatalf("ParseOp(%s) = %v, want a FieldError on %s", tc.in, err, tc.field)
 			}

@@ -3,33 +3,24 @@ package schema
 import (
 	"fmt"
 	"slices"
+
+	"hotrow/rooms"
 )
 
-// Edit reject reasons (PROTOCOL.md).
+// Edit reject reasons (docs/protocol.md), besides the shared
+// rooms.ReasonNotFound and rooms.ReasonUnavailable.
 const (
-	ReasonNotFound      = "not_found"
+	ReasonNotFound      = rooms.ReasonNotFound
+	ReasonUnavailable   = rooms.ReasonUnavailable
 	ReasonStale         = "stale"
 	ReasonInvalidOp     = "invalid_op"
 	ReasonDuplicateName = "duplicate_name"
-	ReasonUnavailable   = "unavailable"
 )
 
-// Rejection is an edit that had no effect; it implements txn.Rejection.
-type Rejection struct {
-	Reason  string
-	Message string
-	Current any // with stale: the target entity as committed
-}
+var reject = rooms.Reject
 
-func (r *Rejection) Error() string        { return r.Reason + ": " + r.Message }
-func (r *Rejection) RejectReason() string { return r.Reason }
-
-func reject(reason, format string, args ...any) *Rejection {
-	return &Rejection{Reason: reason, Message: fmt.Sprintf(format, args...)}
-}
-
-func invalid(field, format string, args ...any) *Rejection {
-	return &Rejection{Reason: ReasonInvalidOp, Message: field + ": " + fmt.Sprintf(format, args...)}
+func invalid(field, format string, args ...any) *rooms.Rejection {
+	return reject(ReasonInvalidOp, "%s: %s", field, fmt.Sprintf(format, args...))
 }
 
 // Entities is the before or after of an audit entry: the entities an edit
@@ -56,8 +47,8 @@ type Plan struct {
 
 // MakePlan applies op (from ParseOp) to d, without changing d. msgID goes
 // into the event data; newID makes the ids of created entities. A rule the
-// op breaks is returned as a *Rejection.
-func MakePlan(d *Doc, op Op, msgID string, newID func() string) (*Plan, *Rejection) {
+// op breaks is returned as a *rooms.Rejection.
+func MakePlan(d *Doc, op Op, msgID string, newID func() string) (*Plan, *rooms.Rejection) {
 	p := &Plan{Change: Change{ID: msgID}}
 	version := d.Version + 1
 
@@ -272,7 +263,7 @@ func MakePlan(d *Doc, op Op, msgID string, newID func() string) (*Plan, *Rejecti
 	return p, nil
 }
 
-func tableNameFree(d *Doc, name, self string) *Rejection {
+func tableNameFree(d *Doc, name, self string) *rooms.Rejection {
 	for _, t := range d.Tables {
 		if t.Name == name && t.ID != self {
 			return reject(ReasonDuplicateName, "name: table %s is already named %q", t.ID, name)
@@ -281,7 +272,7 @@ func tableNameFree(d *Doc, name, self string) *Rejection {
 	return nil
 }
 
-func columnNameFree(t *Table, name, self string) *Rejection {
+func columnNameFree(t *Table, name, self string) *rooms.Rejection {
 	for _, c := range t.Columns {
 		if c.Name == name && c.ID != self {
 			return reject(ReasonDuplicateName, "name: column %s of this table is already named %q", c.ID, name)
@@ -292,7 +283,7 @@ func columnNameFree(t *Table, name, self string) *Rejection {
 
 // checkColumn checks a column's own rules: a primary key is not nullable,
 // and the default suits the type (canonicalising it).
-func checkColumn(c *Column, op Op) *Rejection {
+func checkColumn(c *Column, op Op) *rooms.Rejection {
 	if c.PrimaryKey && c.Nullable {
 		field := "nullable"
 		if op.Nullable == nil {
@@ -321,7 +312,7 @@ func checkColumn(c *Column, op Op) *Rejection {
 // foreign key: the referenced column is unique on its own (unique, or the
 // table's only primary key column), both columns' types compare, and a
 // set_null relation's column is nullable.
-func checkRelations(d *Doc, op Op) *Rejection {
+func checkRelations(d *Doc, op Op) *rooms.Rejection {
 	uniqueField, typeField, nullField := "unique", "type", "nullable"
 	switch {
 	case op.Kind == OpAddRelation:

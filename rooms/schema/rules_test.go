@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"hotrow/rooms"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +21,11 @@ func newMemDoc(t *testing.T) *memDoc {
 	return &memDoc{t: t, d: Doc{ID: "d", Name: "d", Version: 1, Tables: []Table{}, Relations: []Relation{}}}
 }
 
-func (m *memDoc) try(op string) (*Plan, *Rejection) {
+func (m *memDoc) try(op string) (*Plan, *rooms.Rejection) {
 	m.t.Helper()
 	o, err := ParseOp(json.RawMessage(op))
 	if err != nil {
-		return nil, &Rejection{Reason: ReasonInvalidOp, Message: err.Error()}
+		return nil, &rooms.Rejection{Reason: ReasonInvalidOp, Message: err.Error()}
 	}
 	p, rej := MakePlan(&m.d, o, "msg", func() string { m.ids++; return fmt.Sprintf("x%d", m.ids) })
 	if rej == nil && m.fast {
@@ -63,7 +64,7 @@ func (m *memDoc) ok(op string, args ...any) string {
 	return ""
 }
 
-func (m *memDoc) rejected(reason, msg, op string, args ...any) *Rejection {
+func (m *memDoc) rejected(reason, msg, op string, args ...any) *rooms.Rejection {
 	m.t.Helper()
 	_, rej := m.try(fmt.Sprintf(op, args...))
 	if rej == nil || rej.Reason != reason || !strings.Contains(rej.Message, msg) {

@@ -3,8 +3,7 @@ package schema
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"regexp"
+	"hotrow/rooms"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -16,20 +15,17 @@ type CreateRequest struct {
 	Name string `json:"name"`
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// ValidID reports whether id may name a document room (1-64 of A-Za-z0-9_-).
-func ValidID(id string) bool { return idPattern.MatchString(id) }
-
-// Service is what the HTTP layer calls. Errors: *FieldError (400),
-// rooms.ErrNotFound (404), ErrExists (409); anything else is a store
+// Service is what the HTTP layer calls. Errors: *rooms.FieldError (400),
+// rooms.ErrNotFound (404), rooms.ErrExists (409); anything else is a store
 // failure (503 or 500).
-type Service struct{ d Deps }
+type Service struct {
+	store Store
+	d     rooms.Deps
+}
 
-// NewService makes the service.
-func NewService(d Deps) *Service {
-	d.defaults()
-	return &Service{d: d}
+// NewService makes the schema document service on st.
+func NewService(st Store, d rooms.Deps) *Service {
+	return &Service{store: st, d: d.WithDefaults()}
 }
 
 // Create validates req and commits a new, empty document (room version 1,
@@ -38,20 +34,20 @@ func (s *Service) Create(ctx context.Context, req CreateRequest, by string) (Doc
 	d := Doc{ID: req.ID, Name: strings.TrimSpace(req.Name), Version: 1, Tables: []Table{}, Relations: []Relation{}, CreatedBy: by}
 	if d.ID == "" {
 		d.ID = s.d.NewID()
-	} else if !ValidID(d.ID) {
-		return d, &FieldError{"id", "must be 1-64 characters of A-Z, a-z, 0-9, _ and -"}
+	} else if !rooms.ValidID(d.ID) {
+		return d, rooms.FieldErr("id", rooms.IDRule)
 	}
 	if d.Name == "" {
-		return d, &FieldError{"name", "is required"}
+		return d, rooms.FieldErr("name", "is required")
 	}
 	if !utf8.ValidString(d.Name) || utf8.RuneCountInString(d.Name) > MaxNameRunes {
-		return d, &FieldError{"name", fmt.Sprintf("must be valid UTF-8 of at most %d characters", MaxNameRunes)}
+		return d, rooms.FieldErr("name", "must be valid UTF-8 of at most %d characters", MaxNameRunes)
 	}
 	if strings.IndexFunc(d.Name, unicode.IsControl) >= 0 {
-		return d, &FieldError{"name", "must not contain control characters"}
+		return d, rooms.FieldErr("name", "must not contain control characters")
 	}
 	_, err := s.d.Runner.Run(ctx, Kind, "create", func(ctx context.Context) error {
-		return s.d.Store.Attempt(ctx, func(tx Tx) error {
+		return s.store.Attempt(ctx, func(tx Tx) error {
 			now, err := tx.Now(ctx)
 			if err != nil {
 				return err
@@ -71,12 +67,12 @@ func (s *Service) Create(ctx context.Context, req CreateRequest, by string) (Doc
 
 // Get reads the committed document with its version.
 func (s *Service) Get(ctx context.Context, id string) (Doc, error) {
-	return s.d.Store.Get(ctx, id)
+	return s.store.Get(ctx, id)
 }
 
 // Audit returns the document's audit log, oldest first.
 func (s *Service) Audit(ctx context.Context, id string) ([]AuditEntry, error) {
-	return s.d.Store.Audit(ctx, id)
+	return s.store.Audit(ctx, id)
 }
 
 // DDL exports the committed document in the dialect ("postgres", "dsql";
@@ -86,7 +82,7 @@ func (s *Service) DDL(ctx context.Context, id, dialect string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d, err := s.d.Store.Get(ctx, id)
+	d, err := s.store.Get(ctx, id)
 	if err != nil {
 		return "", err
 	}

@@ -3,14 +3,10 @@ package schema
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"hotrow/rooms"
 )
-
-// ErrExists is returned when creating a document whose id is taken.
-var ErrExists = errors.New("a schema document with this id already exists")
 
 // AuditEntry is one row of a document's audit log: who did what, when,
 // with the entities before and after (JSON null when there were none). It
@@ -59,15 +55,15 @@ func (w *Write) Rows() int {
 type Tx interface {
 	// Now is the database's clock.
 	Now(ctx context.Context) (time.Time, error)
-	// FindApplied looks up a message already committed in room by user.
-	FindApplied(ctx context.Context, room, user, id string) (rooms.Applied, bool, error)
+	// FindApplied looks up a message already committed in a room by a user.
+	rooms.AppliedFinder
 	// Load reads the whole document at its room version (Doc.Version),
 	// normalized; rooms.ErrNotFound if there is none.
 	Load(ctx context.Context, id string) (Doc, error)
 	// Save stores one edit (see Write).
 	Save(ctx context.Context, w Write) error
 	// Create stores a new, empty document, its room at version 1, ev and
-	// the audit entry; ErrExists if the id is taken.
+	// the audit entry; rooms.ErrExists if the id is taken.
 	Create(ctx context.Context, d Doc, ev rooms.Event, a AuditEntry) error
 }
 
@@ -84,7 +80,11 @@ type Store interface {
 	// Audit returns a document's audit log, oldest first;
 	// rooms.ErrNotFound if there is no such document.
 	Audit(ctx context.Context, id string) ([]AuditEntry, error)
-	// AppliedIDs returns every idempotency record of a room, keyed by
-	// rooms.AppliedKey(user, id).
-	AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error)
+	// AppliedIDs reads the room's idempotency records.
+	rooms.AppliedReader
+}
+
+// Provider is a store that holds schema documents.
+type Provider interface {
+	Schemas() Store
 }

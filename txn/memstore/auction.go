@@ -19,10 +19,10 @@ func (s *Store) Auctions() auction.Store { return auctionStore{s} }
 
 type auctionStore struct{ s *Store }
 
-type auctionTx struct{ baseTx }
+type auctionTx struct{ RoomTx }
 
 func (a auctionStore) Attempt(ctx context.Context, fn func(auction.Tx) error) error {
-	return a.s.attempt(ctx, func(t baseTx) error { return fn(auctionTx{t}) })
+	return a.s.Attempt(ctx, func(t RoomTx) error { return fn(auctionTx{t}) })
 }
 
 func (a auctionStore) Get(ctx context.Context, id string) (auction.Auction, int64, error) {
@@ -30,7 +30,7 @@ func (a auctionStore) Get(ctx context.Context, id string) (auction.Auction, int6
 		out auction.Auction
 		v   int64
 	)
-	err := a.s.read(ctx, func(t baseTx) (err error) {
+	err := a.s.Read(ctx, func(t RoomTx) (err error) {
 		out, v, err = auctionTx{t}.Load(ctx, id)
 		return err
 	})
@@ -39,7 +39,7 @@ func (a auctionStore) Get(ctx context.Context, id string) (auction.Auction, int6
 
 func (a auctionStore) List(ctx context.Context) ([]auction.Auction, error) {
 	var out []auction.Auction
-	err := a.s.read(ctx, func(t baseTx) error {
+	err := a.s.Read(ctx, func(t RoomTx) error {
 		for _, e := range t.kv.Scan("auction/") {
 			out = append(out, e.Val.(auction.Auction))
 		}
@@ -51,7 +51,7 @@ func (a auctionStore) List(ctx context.Context) ([]auction.Auction, error) {
 
 func (a auctionStore) Bids(ctx context.Context, id string) ([]auction.Bid, error) {
 	var out []auction.Bid
-	err := a.s.read(ctx, func(t baseTx) error {
+	err := a.s.Read(ctx, func(t RoomTx) error {
 		for _, e := range t.kv.Scan("bid/" + id + "/") {
 			out = append(out, e.Val.(auction.Bid))
 		}
@@ -69,22 +69,22 @@ func (t auctionTx) Load(ctx context.Context, id string) (auction.Auction, int64,
 	if !ok {
 		return auction.Auction{}, 0, fmt.Errorf("auction %s: %w", id, rooms.ErrNotFound)
 	}
-	r, _ := t.kv.Get(roomKey(auction.Room(id)))
-	return v.(auction.Auction), r.(roomRow).Version, ctx.Err()
+	version, _ := t.Version(auction.Room(id))
+	return v.(auction.Auction), version, ctx.Err()
 }
 
 func (t auctionTx) SaveBid(ctx context.Context, a auction.Auction, b auction.Bid, ev rooms.Event, applied rooms.Applied) error {
-	if err := t.append(ev.Room, "auction", ev); err != nil {
+	if err := t.Append(ev.Room, "auction", ev); err != nil {
 		return err
 	}
 	t.kv.Put(auctionKey(a.ID), a)
 	t.kv.Put(bidKey(a.ID, b.Version), b)
-	t.recordApplied(ev.Room, b.Bidder, b.MsgID, applied)
+	t.RecordApplied(ev.Room, b.Bidder, b.MsgID, applied)
 	return ctx.Err()
 }
 
 func (t auctionTx) SaveClose(ctx context.Context, a auction.Auction, ev rooms.Event) error {
-	if err := t.append(ev.Room, "auction", ev); err != nil {
+	if err := t.Append(ev.Room, "auction", ev); err != nil {
 		return err
 	}
 	t.kv.Put(auctionKey(a.ID), a)
@@ -92,10 +92,10 @@ func (t auctionTx) SaveClose(ctx context.Context, a auction.Auction, ev rooms.Ev
 }
 
 func (t auctionTx) Create(ctx context.Context, a auction.Auction, ev rooms.Event) error {
-	if _, ok := t.kv.Get(roomKey(ev.Room)); ok {
-		return fmt.Errorf("auction %s: %w", a.ID, auction.ErrExists)
+	if _, ok := t.Version(ev.Room); ok {
+		return fmt.Errorf("auction %s: %w", a.ID, rooms.ErrExists)
 	}
-	if err := t.append(ev.Room, "auction", ev); err != nil {
+	if err := t.Append(ev.Room, "auction", ev); err != nil {
 		return err
 	}
 	t.kv.Put(auctionKey(a.ID), a)

@@ -73,7 +73,7 @@ func TestAuctionStoreCreateGetList(t *testing.T) {
 	err := s.Attempt(ctx, func(tx auction.Tx) error {
 		return tx.Create(ctx, newAuction("a1", t0), ev("a1", 1, auction.KindCreated))
 	})
-	if !errors.Is(err, auction.ErrExists) {
+	if !errors.Is(err, rooms.ErrExists) {
 		t.Fatalf("second create of a1: %v, want ErrExists", err)
 	}
 	a, v, err := s.Get(ctx, "a1")
@@ -154,7 +154,7 @@ func TestAuctionStoreBidsLogAndApplied(t *testing.T) {
 
 	// A rejection rolls everything back.
 	err = placeBid(ctx, s, "a1", "dave", "x", 100)
-	var rej *auction.Rejection
+	var rej *rooms.Rejection
 	if !errors.As(err, &rej) || rej.Reason != auction.ReasonBidTooLow {
 		t.Fatalf("low bid: %v", err)
 	}

@@ -30,15 +30,15 @@ func (s *Store) Schemas() schema.Store { return schemaStore{s} }
 
 type schemaStore struct{ s *Store }
 
-type schemaTx struct{ baseTx }
+type schemaTx struct{ RoomTx }
 
 func (a schemaStore) Attempt(ctx context.Context, fn func(schema.Tx) error) error {
-	return a.s.attempt(ctx, func(t baseTx) error { return fn(schemaTx{t}) })
+	return a.s.Attempt(ctx, func(t RoomTx) error { return fn(schemaTx{t}) })
 }
 
 func (a schemaStore) Get(ctx context.Context, id string) (schema.Doc, error) {
 	var d schema.Doc
-	err := a.s.read(ctx, func(t baseTx) (err error) {
+	err := a.s.Read(ctx, func(t RoomTx) (err error) {
 		d, err = schemaTx{t}.Load(ctx, id)
 		return err
 	})
@@ -47,7 +47,7 @@ func (a schemaStore) Get(ctx context.Context, id string) (schema.Doc, error) {
 
 func (a schemaStore) Audit(ctx context.Context, id string) ([]schema.AuditEntry, error) {
 	out := []schema.AuditEntry{}
-	err := a.s.read(ctx, func(t baseTx) error {
+	err := a.s.Read(ctx, func(t RoomTx) error {
 		if _, ok := t.kv.Get(schemaDocKey(id)); !ok {
 			return fmt.Errorf("schema %s: %w", id, rooms.ErrNotFound)
 		}
@@ -69,8 +69,8 @@ func (t schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {
 		return schema.Doc{}, fmt.Errorf("schema %s: %w", id, rooms.ErrNotFound)
 	}
 	row := v.(schemaDocRow)
-	r, _ := t.kv.Get(roomKey(schema.Room(id)))
-	d := schema.Doc{ID: row.ID, Name: row.Name, CreatedBy: row.CreatedBy, Version: r.(roomRow).Version}
+	version, _ := t.Version(schema.Room(id))
+	d := schema.Doc{ID: row.ID, Name: row.Name, CreatedBy: row.CreatedBy, Version: version}
 	d.CreatedAt = row.CreatedAt.UTC()
 	byTable := map[string]int{}
 	for _, e := range t.kv.Scan(schemaTablePrefix(id)) {
@@ -95,7 +95,7 @@ func (t schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {
 }
 
 func (t schemaTx) Save(ctx context.Context, w schema.Write) error {
-	if err := t.append(w.Event.Room, schema.Kind, w.Event); err != nil {
+	if err := t.Append(w.Event.Room, schema.Kind, w.Event); err != nil {
 		return err
 	}
 	v := w.Event.Version
@@ -144,15 +144,15 @@ func (t schemaTx) Save(ctx context.Context, w schema.Write) error {
 	a := w.Audit
 	a.Doc = w.DocID
 	t.kv.Put(schemaAuditKey(w.DocID, a.Version), a)
-	t.recordApplied(w.Event.Room, w.Audit.By, w.Audit.MsgID, w.Applied)
+	t.RecordApplied(w.Event.Room, w.Audit.By, w.Audit.MsgID, w.Applied)
 	return ctx.Err()
 }
 
 func (t schemaTx) Create(ctx context.Context, d schema.Doc, ev rooms.Event, a schema.AuditEntry) error {
-	if _, ok := t.kv.Get(roomKey(ev.Room)); ok {
-		return fmt.Errorf("schema %s: %w", d.ID, schema.ErrExists)
+	if _, ok := t.Version(ev.Room); ok {
+		return fmt.Errorf("schema %s: %w", d.ID, rooms.ErrExists)
 	}
-	if err := t.append(ev.Room, schema.Kind, ev); err != nil {
+	if err := t.Append(ev.Room, schema.Kind, ev); err != nil {
 		return err
 	}
 	t.kv.Put(schemaDocKey(d.ID), schemaDocRow{ID: d.ID, Name: d.Name, CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt})

@@ -7,6 +7,8 @@ import (
 
 	"hotrow/internal/clock"
 	"hotrow/rooms"
+	"hotrow/rooms/auction"
+	"hotrow/rooms/schema"
 )
 
 // Store is the embedded store: the room event log and every room kind's
@@ -42,18 +44,27 @@ func eventKey(room string, v int64) string {
 }
 func appliedPrefix(room string) string { return "applied/" + room + "/" }
 
-// baseTx has what every room kind's transaction shares: the clock, the log
-// and the idempotency records.
-type baseTx struct {
+// RoomTx is one transaction of the embedded store as every room kind uses
+// it: the database's clock, the idempotency records, the room version and
+// event log, and the KV for the kind's own rows (KV). A new room kind's
+// embedded store is its rows on top of it.
+type RoomTx struct {
 	kv *KVTx
 	db *KV
 }
 
-func (t baseTx) Now(ctx context.Context) (time.Time, error) {
+// KV is the transaction's key-value view, for a kind's own rows. Keys of a
+// kind start with its name and a slash ("poll/...").
+func (t RoomTx) KV() *KVTx { return t.kv }
+
+// Now is the database's clock (the store's clock), at PostgreSQL's
+// microsecond precision.
+func (t RoomTx) Now(ctx context.Context) (time.Time, error) {
 	return t.db.Clock.Now().UTC().Truncate(time.Microsecond), ctx.Err()
 }
 
-func (t baseTx) FindApplied(ctx context.Context, room, user, id string) (rooms.Applied, bool, error) {
+// FindApplied looks up the idempotency record of a message.
+func (t RoomTx) FindApplied(ctx context.Context, room, user, id string) (rooms.Applied, bool, error) {
 	v, ok := t.kv.Get(appliedPrefix(room) + rooms.AppliedKey(user, id))
 	if !ok {
 		return rooms.Applied{}, false, ctx.Err()
@@ -61,9 +72,18 @@ func (t baseTx) FindApplied(ctx context.Context, room, user, id string) (rooms.A
 	return v.(rooms.Applied), true, ctx.Err()
 }
 
-// append bumps the room to ev.Version and stores ev. The version row is the
+// Version returns the room's version, and whether the room exists.
+func (t RoomTx) Version(room string) (int64, bool) {
+	r, ok := t.kv.Get(roomKey(room))
+	if !ok {
+		return 0, false
+	}
+	return r.(roomRow).Version, true
+}
+
+// Append bumps the room to ev.Version and stores ev. The version row is the
 // conflict point: two transactions appending to one room conflict.
-func (t baseTx) append(room, kind string, ev rooms.Event) error {
+func (t RoomTx) Append(room, kind string, ev rooms.Event) error {
 	cur, ok := t.kv.Get(roomKey(room))
 	prev := int64(0)
 	if ok {
@@ -77,17 +97,19 @@ func (t baseTx) append(room, kind string, ev rooms.Event) error {
 	return nil
 }
 
-func (t baseTx) recordApplied(room, user, id string, a rooms.Applied) {
+// RecordApplied stores the idempotency record of the message (room, user, id).
+func (t RoomTx) RecordApplied(room, user, id string, a rooms.Applied) {
 	t.kv.Put(appliedPrefix(room)+rooms.AppliedKey(user, id), a)
 }
 
-// attempt runs fn in one KV transaction.
-func (s *Store) attempt(ctx context.Context, fn func(baseTx) error) error {
+// Attempt runs fn in one KV transaction: committed when fn returns nil,
+// rolled back otherwise.
+func (s *Store) Attempt(ctx context.Context, fn func(RoomTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	tx := s.kv.Begin()
-	if err := fn(baseTx{kv: tx, db: s.kv}); err != nil {
+	if err := fn(RoomTx{kv: tx, db: s.kv}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -98,20 +120,20 @@ func (s *Store) attempt(ctx context.Context, fn func(baseTx) error) error {
 	return tx.Commit()
 }
 
-// read runs fn on a read-only snapshot.
-func (s *Store) read(ctx context.Context, fn func(baseTx) error) error {
+// Read runs fn on a read-only snapshot.
+func (s *Store) Read(ctx context.Context, fn func(RoomTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	tx := s.kv.Begin()
 	defer tx.Rollback()
-	return fn(baseTx{kv: tx, db: s.kv})
+	return fn(RoomTx{kv: tx, db: s.kv})
 }
 
 // EventsAfter implements rooms.Log.
 func (s *Store) EventsAfter(ctx context.Context, room string, after, upto int64) ([]rooms.Event, error) {
 	var out []rooms.Event
-	err := s.read(ctx, func(t baseTx) error {
+	err := s.Read(ctx, func(t RoomTx) error {
 		for v := after + 1; v <= upto; v++ {
 			ev, ok := t.kv.Get(eventKey(room, v))
 			if !ok {
@@ -127,7 +149,7 @@ func (s *Store) EventsAfter(ctx context.Context, room string, after, upto int64)
 // Versions implements rooms.Log.
 func (s *Store) Versions(ctx context.Context, names []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(names))
-	err := s.read(ctx, func(t baseTx) error {
+	err := s.Read(ctx, func(t RoomTx) error {
 		for _, n := range names {
 			if r, ok := t.kv.Get(roomKey(n)); ok {
 				out[n] = r.(roomRow).Version
@@ -141,7 +163,7 @@ func (s *Store) Versions(ctx context.Context, names []string) (map[string]int64,
 // AppliedIDs returns every idempotency record of room.
 func (s *Store) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
 	out := map[string]rooms.Applied{}
-	err := s.read(ctx, func(t baseTx) error {
+	err := s.Read(ctx, func(t RoomTx) error {
 		p := appliedPrefix(room)
 		for _, e := range t.kv.Scan(p) {
 			out[e.Key[len(p):]] = e.Val.(rooms.Applied)
@@ -150,3 +172,9 @@ func (s *Store) AppliedIDs(ctx context.Context, room string) (map[string]rooms.A
 	})
 	return out, err
 }
+
+// The room kinds the embedded store holds.
+var (
+	_ auction.Provider = (*Store)(nil)
+	_ schema.Provider  = (*Store)(nil)
+)

@@ -141,7 +141,7 @@ func (t *auctionTx) Create(ctx context.Context, a auction.Auction, ev rooms.Even
 	err := t.send(ctx, batch)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("auction %s: %w", a.ID, auction.ErrExists)
+		return fmt.Errorf("auction %s: %w", a.ID, rooms.ErrExists)
 	}
 	return err
 }

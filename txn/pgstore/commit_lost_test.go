@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -133,12 +132,12 @@ func TestCommitLostOnRealPostgres(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	runner := &txn.Runner{Metrics: txn.NewMetrics(reg)}
-	if _, err := auction.Create(ctx, s.Auctions(), runner, auction.CreateRequest{ID: "cut", Title: "Cut",
-		StartingPrice: "5.00", Increment: "1.00"}, "t", time.Now(), nil); err != nil {
+	deps := rooms.Deps{Runner: runner, Clock: clock.Real{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := auction.NewService(s.Auctions(), deps).Create(ctx, auction.CreateRequest{ID: "cut", Title: "Cut",
+		StartingPrice: "5.00", Increment: "1.00"}, "t"); err != nil {
 		t.Fatal(err)
 	}
-	en := auction.Factory(auction.Deps{Store: s.Auctions(), Runner: runner, Clock: clock.Real{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})("cut")
+	en := auction.RoomKind(s.Auctions(), deps).New("cut")
 	if _, err := en.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

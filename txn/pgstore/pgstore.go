@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"hotrow/rooms/auction"
+	"hotrow/rooms/schema"
 	"hotrow/txn"
 )
 
@@ -119,3 +121,9 @@ func (s *Store) read(ctx context.Context, fn func(pgx.Tx) error) error {
 	}()
 	return fn(tx)
 }
+
+// The room kinds the PostgreSQL/DSQL store holds.
+var (
+	_ auction.Provider = (*Store)(nil)
+	_ schema.Provider  = (*Store)(nil)
+)

@@ -211,7 +211,7 @@ func (t *schemaTx) Create(ctx context.Context, d schema.Doc, ev rooms.Event, a s
 	err := t.send(ctx, b)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("schema %s: %w", d.ID, schema.ErrExists)
+		return fmt.Errorf("schema %s: %w", d.ID, rooms.ErrExists)
 	}
 	return err
 }

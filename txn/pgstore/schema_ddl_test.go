@@ -35,14 +35,14 @@ func newEditor(t *testing.T, id string) *editor {
 	t.Helper()
 	s := openStore(t)
 	var n atomic.Int64
-	deps := schema.Deps{Store: s.Schemas(), Runner: &txn.Runner{},
+	deps := rooms.Deps{Runner: &txn.Runner{},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		NewID:  func() string { return fmt.Sprintf("i%d", n.Add(1)) }}
-	svc := schema.NewService(deps)
+	svc := schema.NewService(s.Schemas(), deps)
 	if _, err := svc.Create(context.Background(), schema.CreateRequest{ID: id, Name: "catalog test"}, "tester"); err != nil {
 		t.Fatal(err)
 	}
-	eng := schema.Factory(deps)(id)
+	eng := schema.RoomKind(s.Schemas(), deps).New(id)
 	if _, err := eng.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

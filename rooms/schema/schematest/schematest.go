@@ -58,24 +58,25 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 				store = failingStore{Store: h.Store, err: e.fail}
 			}
 			var n atomic.Int64
-			e.deps = schema.Deps{
-				Store:  store,
+			e.store = store
+			e.deps = rooms.Deps{
 				Runner: &txn.Runner{Policy: txn.Policy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}},
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 				NewID:  func() string { return fmt.Sprintf("id%d", n.Add(1)) },
 			}
-			e.svc = schema.NewService(e.deps)
+			e.svc = schema.NewService(e.store, e.deps)
 			tc.fn(t, e)
 		})
 	}
 }
 
 type env struct {
-	t    *testing.T
-	h    Harness
-	deps schema.Deps
-	svc  *schema.Service
-	fail *atomic.Pointer[error]
+	t     *testing.T
+	h     Harness
+	deps  rooms.Deps
+	store schema.Store
+	svc   *schema.Service
+	fail  *atomic.Pointer[error]
 }
 
 // failingStore fails every transaction after fn's writes while an error is
@@ -124,7 +125,7 @@ type hub struct {
 
 func (e *env) hub(id string) *hub {
 	e.t.Helper()
-	eng := schema.Factory(e.deps)(id)
+	eng := schema.RoomKind(e.store, e.deps).New(id)
 	if _, err := eng.Load(context.Background()); err != nil {
 		e.t.Fatalf("load %s: %v", id, err)
 	}
@@ -234,10 +235,10 @@ func testCreateGetAudit(t *testing.T, e *env) {
 	if got.Version != 1 || got.Name != "Shop" || got.CreatedBy != "alice" || len(got.Tables) != 0 || got.Tables == nil || got.Relations == nil {
 		t.Fatalf("get = %+v", got)
 	}
-	if _, err := e.svc.Create(ctx, schema.CreateRequest{ID: "d1", Name: "again"}, "bob"); !errors.Is(err, schema.ErrExists) {
+	if _, err := e.svc.Create(ctx, schema.CreateRequest{ID: "d1", Name: "again"}, "bob"); !errors.Is(err, rooms.ErrExists) {
 		t.Fatalf("create again: %v, want ErrExists", err)
 	}
-	var fe *schema.FieldError
+	var fe *rooms.FieldError
 	if _, err := e.svc.Create(ctx, schema.CreateRequest{ID: "bad id", Name: "x"}, "bob"); !errors.As(err, &fe) || fe.Field != "id" {
 		t.Fatalf("bad id: %v", err)
 	}
