@@ -7,17 +7,9 @@ type metrics struct {
 	disconnects *prometheus.CounterVec
 	dropped     *prometheus.CounterVec
 	messages    *prometheus.CounterVec
-}
 
-// Disconnect reasons (bounded label values).
-const (
-	reasonClient       = "client"
-	reasonSlowConsumer = "slow_consumer"
-	reasonTooBig       = "too_big"
-	reasonShutdown     = "shutdown"
-	reasonResync       = "resync"
-	reasonError        = "error"
-)
+	droppedHalfFull prometheus.Counter // dropped{reason="queue_half_full"}
+}
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -34,6 +26,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hotrow_ws_messages_total", Help: "Client messages received, by type (unknown types counted as other).",
 		}, []string{"type"}),
 	}
+	m.droppedHalfFull = m.dropped.WithLabelValues("queue_half_full")
 	if reg != nil {
 		reg.MustRegister(m.connections, m.disconnects, m.dropped, m.messages)
 	}
