@@ -3,8 +3,6 @@ package hub
 import (
 	"context"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -14,22 +12,18 @@ import (
 )
 
 // conn is one socket: a read loop that dispatches the client's messages,
-// and a write loop that drains a bounded queue of encoded frames. Rooms put
-// frames on the queue without ever waiting; a socket whose queue is full is
-// closed as a slow consumer (1008) instead of waited on, and recovers by
-// reconnecting with since.
+// and a writer that drains a bounded send queue of encoded frames. Rooms put
+// frames on the queue without ever waiting; a socket that cannot take a
+// frame that may not be dropped is closed as a slow consumer (1008) instead
+// of waited on, and recovers by reconnecting with since (see sendQueue).
 type conn struct {
 	hub  *Hub
 	ws   *websocket.Conn
 	id   Identity
-	out  chan []byte
-	ctx  context.Context
+	q    *sendQueue
+	ctx  context.Context // the read loop's; ended when the socket is done
 	stop context.CancelFunc
-
-	closeOnce sync.Once
-	closed    atomic.Bool   // set once closing has begun: no new frames
-	closing   chan closeReq // asks the writer to flush and close
-	done      chan struct{} // closed when the writer has finished
+	done chan struct{} // closed when the writer has finished
 
 	rooms map[string]struct{} // joined rooms; read loop only
 	cur   *cursors.Conn       // nil when cursors are disabled
@@ -38,108 +32,100 @@ type conn struct {
 // closeHandshakeWait bounds waiting for a client's reply to our close frame.
 const closeHandshakeWait = time.Second
 
-type closeReq struct {
-	code   websocket.StatusCode
-	reason string
-	flush  bool
+func newConn(h *Hub, ws *websocket.Conn, id Identity) *conn {
+	ctx, stop := context.WithCancel(context.Background())
+	return &conn{hub: h, ws: ws, id: id, q: newSendQueue(h.cfg.SendQueue, h.cfg.SendQueueBytes, h.m.droppedHalfFull),
+		ctx: ctx, stop: stop, done: make(chan struct{}), rooms: map[string]struct{}{}}
 }
 
 // Send implements rooms.Subscriber: it never blocks.
 func (c *conn) Send(frame []byte, droppable bool) bool {
-	if c.closed.Load() || c.ctx.Err() != nil {
-		return false
-	}
-	if droppable && len(c.out) >= cap(c.out)/2 {
-		c.hub.m.dropped.WithLabelValues("queue_half_full").Inc()
+	switch c.q.push(frame, droppable) {
+	case pushQueued, pushDropped:
 		return true
+	case pushFull:
+		c.disconnect(disconnectSlowConsumer)
 	}
-	select {
-	case c.out <- frame:
-		return true
-	default:
-		c.hub.m.disconnects.WithLabelValues(reasonSlowConsumer).Inc()
-		c.hub.cfg.Logger.Info("closing slow consumer", "user", c.id.User, "queued", len(c.out))
-		c.closeWith(wire.ClosePolicy, "slow consumer: reconnect and re-join with since", false, "")
-		return false
-	}
+	return false
 }
 
-// Close implements rooms.Subscriber.
+// Close implements rooms.Subscriber: the room's code and text, counted as a
+// resync.
 func (c *conn) Close(code int, reason string) {
-	c.closeWith(code, reason, true, reasonResync)
-}
-
-// closeWith closes the socket once. With flush, frames already queued are
-// written first (within the write timeout).
-func (c *conn) closeWith(code int, reason string, flush bool, metric string) {
-	c.closeOnce.Do(func() {
-		c.closed.Store(true)
-		if metric != "" {
-			c.hub.m.disconnects.WithLabelValues(metric).Inc()
-		}
-		c.closing <- closeReq{code: websocket.StatusCode(code), reason: reason, flush: flush}
-	})
+	d := disconnectResync
+	d.code, d.reason = websocket.StatusCode(code), reason
+	c.disconnect(d)
 }
 
 func (c *conn) send(frame []byte) { c.Send(frame, false) }
 
-// writeLoop writes queued frames until the connection closes.
+// writeLoop writes queued frames until the socket is disconnected, then
+// closes it as the disconnect says.
 func (c *conn) writeLoop() {
 	defer close(c.done)
+	var batch [][]byte
 	for {
 		select {
-		case frame := <-c.out:
-			if err := c.write(frame); err != nil {
+		case <-c.q.wake:
+		case <-c.ctx.Done():
+			// The read loop ended: the client closed the socket or went
+			// away (unless the server was already closing it).
+			c.disconnect(disconnectClient)
+			c.ws.CloseNow()
+			return
+		}
+		batch, why, closed := c.q.take(batch)
+		if len(batch) > 0 {
+			err := c.writeBurst(batch)
+			c.q.written(batch)
+			if err != nil {
+				c.disconnect(writeFailure(err, c.ctx.Err() != nil))
+				c.hub.cfg.Logger.Debug("writing to a socket failed", "user", c.id.User, "err", err)
 				c.stop()
 				c.ws.CloseNow()
 				return
 			}
-		case req := <-c.closing:
-			// Write the close frame before cancelling the read loop's
-			// context: coder/websocket tears the connection down at once
-			// when a Read's context ends, which would lose the code.
-			if req.flush {
-				c.flush()
-			}
-			// Close writes the close frame and then waits for the client's
-			// reply; a client that is not reading must not hold a drain, so
-			// the wait is bounded and the connection dropped after it.
-			closed := make(chan struct{})
-			go func() { _ = c.ws.Close(req.code, req.reason); close(closed) }()
-			t := time.NewTimer(closeHandshakeWait)
-			select {
-			case <-closed:
-			case <-t.C:
-			}
-			t.Stop()
-			c.stop()
-			c.ws.CloseNow()
-			return
-		case <-c.ctx.Done():
-			// The read loop ended (the client went away).
-			c.ws.CloseNow()
+		}
+		if closed {
+			c.closeSocket(why)
 			return
 		}
 	}
 }
 
-func (c *conn) flush() {
-	for {
-		select {
-		case frame := <-c.out:
-			if c.write(frame) != nil {
-				return
-			}
-		default:
-			return
-		}
-	}
-}
-
-func (c *conn) write(frame []byte) error {
+// writeBurst writes frames back to back under one deadline.
+func (c *conn) writeBurst(frames [][]byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
 	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, frame)
+	for _, f := range frames {
+		if err := c.ws.Write(ctx, websocket.MessageText, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeSocket writes d's close frame, if it has one, and drops the
+// connection.
+func (c *conn) closeSocket(d disconnect) {
+	if d.code != 0 {
+		// Write the close frame before cancelling the read loop's context:
+		// coder/websocket tears the connection down at once when a Read's
+		// context ends, which would lose the code. Close writes the close
+		// frame and then waits for the client's reply; a client that is not
+		// reading must not hold a drain, so the wait is bounded and the
+		// connection dropped after it.
+		closed := make(chan struct{})
+		go func() { _ = c.ws.Close(d.code, d.reason); close(closed) }()
+		t := time.NewTimer(closeHandshakeWait)
+		select {
+		case <-closed:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.stop()
+	c.ws.CloseNow()
 }
 
 // readLoop reads and dispatches frames until the socket closes.
@@ -148,11 +134,11 @@ func (c *conn) readLoop() {
 	for {
 		typ, data, err := c.ws.Read(c.ctx)
 		if err != nil {
-			switch {
-			case isTooBig(err):
-				c.hub.m.disconnects.WithLabelValues(reasonTooBig).Inc()
-			case c.ctx.Err() == nil:
-				c.hub.m.disconnects.WithLabelValues(reasonClient).Inc()
+			// Any other end is counted by the writer, which knows whether a
+			// write of its own failed first (the server closing the
+			// connection under a timed-out write also ends this Read).
+			if isTooBig(err) {
+				c.disconnect(disconnectTooBig)
 			}
 			return
 		}

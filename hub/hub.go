@@ -38,10 +38,17 @@ type Config struct {
 	// ReadLimit is the largest frame a client may send; a larger one closes
 	// the socket with 1009. Default 16 KiB.
 	ReadLimit int64
-	// SendQueue is how many frames may wait for a slow socket before it is
-	// closed with 1008. Default 512.
-	SendQueue int
-	// WriteTimeout bounds writing one frame. Default 10s.
+	// SendQueue and SendQueueBytes bound what may wait for a slow socket,
+	// queued or being written: a frame finding SendQueue frames, or at least
+	// SendQueueBytes bytes, waiting closes the socket with 1008 (a droppable
+	// cursor batch is dropped already at half of either). One frame larger
+	// than SendQueueBytes (a joined frame with a big document) still goes to
+	// a socket that keeps up. Default 512 frames and 1 MiB: a socket 512
+	// auction events (about 280 KB) or 1 MiB behind is not keeping up.
+	SendQueue      int
+	SendQueueBytes int
+	// WriteTimeout bounds writing one burst: every frame queued when the
+	// writer wakes, written back to back. Default 10s.
 	WriteTimeout time.Duration
 	// RateLimit and RateBurst bound the messages a socket may send a second;
 	// over it, messages get a rate_limited error. Default 100/s, burst 200.
@@ -68,6 +75,9 @@ func (c *Config) defaults() {
 	}
 	if c.SendQueue <= 0 {
 		c.SendQueue = 512
+	}
+	if c.SendQueueBytes <= 0 {
+		c.SendQueueBytes = 1 << 20
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
@@ -113,7 +123,7 @@ type Hub struct {
 // New makes a hub serving the rooms of r; it registers its metrics on reg.
 func New(r Rooms, reg prometheus.Registerer, cfg Config) *Hub {
 	cfg.defaults()
-	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds()), conns: map[*conn]struct{}{}}
+	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), conns: map[*conn]struct{}{}}
 }
 
 // ServeHTTP upgrades GET /ws to a WebSocket and serves it until it closes.
@@ -138,13 +148,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has written the HTTP error.
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
-	ctx, stop := context.WithCancel(context.Background())
-	c := &conn{hub: h, ws: ws, id: id, out: make(chan []byte, h.cfg.SendQueue), ctx: ctx, stop: stop,
-		closing: make(chan closeReq, 1), done: make(chan struct{}), rooms: map[string]struct{}{}}
+	c := newConn(h, ws, id)
+	go c.writeLoop()
 	h.mu.Lock()
 	if h.stopped {
 		h.mu.Unlock()
-		ws.Close(wire.CloseServiceRestart, "server draining")
+		c.disconnect(disconnectShutdown)
+		<-c.done
 		return
 	}
 	h.conns[c] = struct{}{}
@@ -160,7 +170,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.m.connections.Dec()
 	}()
 
-	go c.writeLoop()
 	c.send(wire.Encode(wire.Welcome{Type: "welcome", User: id.User, Hub: h.cfg.HubID, Server: h.cfg.Server}))
 	c.readLoop()
 	c.stop()
@@ -187,7 +196,7 @@ func (h *Hub) CloseAll(ctx context.Context) {
 	}
 	h.mu.Unlock()
 	for _, c := range all {
-		c.closeWith(wire.CloseServiceRestart, "server restarting: reconnect and re-join with since", true, reasonShutdown)
+		c.disconnect(disconnectShutdown)
 	}
 	done := make(chan struct{})
 	go func() { h.inflight.Wait(); close(done) }()

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"hotrow/hub/wire"
-	"hotrow/rooms"
 	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,19 +15,13 @@ type metrics struct {
 	// types are the message types counted under their own label: the
 	// hub's own and every room kind's ops; anything else is "other".
 	types map[string]bool
+
+	droppedHalfFull prometheus.Counter // dropped{reason="queue_half_full"}
 }
 
-// Disconnect reasons (bounded label values).
-const (
-	reasonClient       = "client"
-	reasonSlowConsumer = "slow_consumer"
-	reasonTooBig       = "too_big"
-	reasonShutdown     = "shutdown"
-	reasonResync       = "resync"
-	reasonError        = "error"
-)
-
-func newMetrics(reg prometheus.Registerer, kinds *rooms.Kinds) *metrics {
+// newMetrics makes the hub's metrics; opTypes are the room kinds' message
+// types, counted under their own label besides the hub's own.
+func newMetrics(reg prometheus.Registerer, opTypes []string) *metrics {
 	m := &metrics{
 		types: map[string]bool{},
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -44,10 +37,11 @@ func newMetrics(reg prometheus.Registerer, kinds *rooms.Kinds) *metrics {
 			Name: "hotrow_ws_messages_total", Help: "Client messages received, by type (unknown types counted as other).",
 		}, []string{"type"}),
 	}
-	for _, t := range append(slices.Clone(wire.HubTypes), kinds.OpTypes()...) {
+	for _, t := range append(slices.Clone(wire.HubTypes), opTypes...) {
 		m.types[t] = true
 		m.messages.WithLabelValues(t)
 	}
+	m.droppedHalfFull = m.dropped.WithLabelValues("queue_half_full")
 	if reg != nil {
 		reg.MustRegister(m.connections, m.disconnects, m.dropped, m.messages)
 	}

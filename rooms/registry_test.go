@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"hotrow/internal/clock"
+	"hotrow/internal/testkit"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
 	"hotrow/txn"
@@ -121,26 +122,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // world is one store shared by any number of hubs, on one fake clock that
 // is both the hubs' clock and the database's.
 type world struct {
-	t   *testing.T
+	*testkit.World
 	clk *clock.Fake
-	mem *memstore.Store
 }
 
 func newWorld(t *testing.T) *world {
 	clk := clock.NewFake(t0)
-	return &world{t: t, clk: clk, mem: memstore.New(clk)}
-}
-
-func (w *world) deps() rooms.Deps { return w.depsWith(txn.NewMetrics(nil)) }
-
-func (w *world) depsWith(m *txn.Metrics) rooms.Deps {
-	return rooms.Deps{
-		// Retry back-offs sleep on the real clock (milliseconds), so
-		// conflicts between hubs never wait for the fake clock to move.
-		Runner: &txn.Runner{Clock: clock.Real{}, Metrics: m, Policy: txn.Policy{MaxAttempts: 50}},
-		Clock:  w.clk,
-		Logger: quiet,
-	}
+	w := &world{World: testkit.NewWorld(t, clk), clk: clk}
+	w.Logger = quiet
+	return w
 }
 
 // create commits auction a1 ending in 5 minutes at 100.00 by 5.00, with no
@@ -148,16 +138,9 @@ func (w *world) depsWith(m *txn.Metrics) rooms.Deps {
 func (w *world) create() auction.Auction { return w.createWith(0, 0) }
 
 func (w *world) createWith(window, extend int) auction.Auction {
-	w.t.Helper()
-	d := w.deps()
 	dur := 300
-	a, err := auction.NewService(w.mem.Auctions(), d).Create(context.Background(), auction.CreateRequest{ID: "a1", Title: "Lamp",
-		StartingPrice: "100.00", Increment: "5.00", DurationS: &dur, AntiSnipeWindowS: &window, AntiSnipeExtendS: &extend},
-		"alice")
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return a
+	return w.Auction(auction.CreateRequest{ID: "a1", Title: "Lamp", StartingPrice: "100.00", Increment: "5.00",
+		DurationS: &dur, AntiSnipeWindowS: &window, AntiSnipeExtendS: &extend})
 }
 
 type hub struct {
@@ -170,11 +153,10 @@ type hub struct {
 
 func (w *world) hub(cfg rooms.Config) *hub {
 	h := &hub{prom: prometheus.NewRegistry(), metrics: txn.NewMetrics(nil)}
-	cfg.Clock, cfg.Logger = w.clk, quiet
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = time.Hour
 	}
-	k := auction.RoomKind(w.mem.Auctions(), w.depsWith(h.metrics))
+	k := auction.RoomKind(w.Store.Auctions(), w.Deps(h.metrics))
 	f := k.New
 	k.New = func(id string) rooms.Engine {
 		h.mu.Lock()
@@ -182,14 +164,7 @@ func (w *world) hub(cfg rooms.Config) *hub {
 		h.mu.Unlock()
 		return f(id)
 	}
-	h.Registry = rooms.NewRegistry(rooms.MustKinds(k), w.mem, h.prom, cfg)
-	w.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.Drain(ctx); err != nil {
-			w.t.Errorf("drain: %v", err)
-		}
-	})
+	h.Registry = w.Registry(rooms.MustKinds(k), h.prom, cfg)
 	return h
 }
 
@@ -470,7 +445,7 @@ func TestCloseFiresOnceAtEndsAt(t *testing.T) {
 	if sa.kinds("closed") != 1 || sb.kinds("closed") != 1 {
 		t.Fatal("closed broadcast more than once")
 	}
-	evs, _ := w.mem.EventsAfter(context.Background(), room, 0, 100)
+	evs, _ := w.Store.EventsAfter(context.Background(), room, 0, 100)
 	closed := 0
 	for _, e := range evs {
 		if e.Kind == auction.KindClosed {
@@ -566,7 +541,7 @@ func TestCloseOnRead(t *testing.T) {
 	if v != 3 {
 		t.Fatalf("v%d after a second read", v)
 	}
-	evs, _ := w.mem.EventsAfter(context.Background(), room, 0, 100)
+	evs, _ := w.Store.EventsAfter(context.Background(), room, 0, 100)
 	if len(evs) != 3 || evs[2].Kind != auction.KindClosed {
 		t.Fatalf("log has %d events", len(evs))
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"hotrow/internal/testkit"
 	"testing"
 	"time"
 
@@ -30,18 +31,18 @@ func FuzzClientFrame(f *testing.F) {
 	}
 	h := memHub(f)
 	createAuction(f, h.url, `{"id":"lamp","title":"Lamp","starting_price":"10.00","increment":"1.00"}`)
-	c := dialWS(f, h.url, "fuzzer")
+	c := testkit.Dial(f, h.url, "fuzzer")
 	f.Fuzz(func(t *testing.T, frame string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := c.ws.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+		if err := c.WS.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
 			t.Fatalf("write: %v", err)
 		}
-		if err := c.ws.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","ref":"alive"}`)); err != nil {
+		if err := c.WS.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","ref":"alive"}`)); err != nil {
 			t.Fatalf("write ping: %v", err)
 		}
 		for {
-			m, err := c.read(10 * time.Second)
+			m, err := c.Read(10 * time.Second)
 			if err != nil {
 				t.Fatalf("after %q the socket failed: %v", frame, err)
 			}

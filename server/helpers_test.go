@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"hotrow/internal/clock"
 	"hotrow/internal/testpg"
 	"hotrow/rooms/cursors"
@@ -74,102 +72,6 @@ func pgStore(t testing.TB, dsn string) *pgstore.Store {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// wsClient is a test socket that reads frames on demand.
-type wsClient struct {
-	t    testing.TB
-	ws   *websocket.Conn
-	seen []map[string]any // every frame read, in order
-}
-
-// events returns the event frames read so far.
-func (c *wsClient) events() []map[string]any {
-	var out []map[string]any
-	for _, m := range c.seen {
-		if m["type"] == "event" {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func dialWS(t testing.TB, base, user string) *wsClient {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	u := "ws" + strings.TrimPrefix(base, "http") + "/ws?user=" + user
-	ws, _, err := websocket.Dial(ctx, u, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", u, err)
-	}
-	ws.SetReadLimit(1 << 20)
-	c := &wsClient{t: t, ws: ws}
-	t.Cleanup(func() { ws.CloseNow() })
-	if w := c.next(); w["type"] != "welcome" || w["user"] != user {
-		t.Fatalf("first frame = %v, want welcome for %s", w, user)
-	}
-	return c
-}
-
-func (c *wsClient) send(v any) {
-	c.t.Helper()
-	b, ok := v.([]byte)
-	if !ok {
-		b, _ = json.Marshal(v)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
-
-// next reads one frame (10s bound).
-func (c *wsClient) next() map[string]any {
-	c.t.Helper()
-	m, err := c.read(10 * time.Second)
-	if err != nil {
-		c.t.Fatalf("read: %v", err)
-	}
-	return m
-}
-
-func (c *wsClient) read(d time.Duration) (map[string]any, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	_, b, err := c.ws.Read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		c.t.Fatalf("server sent invalid JSON %q: %v", b, err)
-	}
-	c.seen = append(c.seen, m)
-	return m, nil
-}
-
-// until reads frames until one of type typ arrives, returning it.
-func (c *wsClient) until(typ string) map[string]any {
-	c.t.Helper()
-	for i := 0; i < 10000; i++ {
-		if m := c.next(); m["type"] == typ {
-			return m
-		}
-	}
-	c.t.Fatalf("no %s frame", typ)
-	return nil
-}
-
-// closeCode waits for the server to close the socket and returns the code.
-func (c *wsClient) closeCode() websocket.StatusCode {
-	c.t.Helper()
-	for {
-		if _, err := c.read(10 * time.Second); err != nil {
-			return websocket.CloseStatus(err)
-		}
-	}
 }
 
 func createAuction(t testing.TB, base string, body string) map[string]any {

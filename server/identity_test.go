@@ -4,14 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
 	"hotrow/internal/clock"
+	"hotrow/internal/testkit"
 	"hotrow/rooms/cursors"
 	"hotrow/txn/memstore"
 )
@@ -60,15 +59,8 @@ func TestTokenIdentity(t *testing.T) {
 	}
 
 	tok := sign("s3cret", jwt.MapClaims{"sub": "alice", "name": "Alice A.", "exp": future}, jwt.SigningMethodHS256)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws?user=mallory&token="+tok, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	c := &wsClient{t: t, ws: ws}
-	if w := c.next(); w["type"] != "welcome" || w["user"] != "alice" {
+	c := testkit.DialURL(t, testkit.WSURL(srv.URL)+"/ws?user=mallory&token="+tok, nil)
+	if w := c.Next(); w["type"] != "welcome" || w["user"] != "alice" {
 		t.Fatalf("welcome %v, want user alice from the token", w)
 	}
 }

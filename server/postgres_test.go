@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"hotrow/internal/testkit"
 	"hotrow/internal/testpg"
 	"hotrow/server/loadtest"
 )
@@ -72,12 +73,12 @@ func (w *logWriter) Write(p []byte) (int, error) {
 func TestResendSameIDPostgres(t *testing.T) {
 	h := startHub(t, pgStore(t, testpg.DSN(t)), "pg-a")
 	createAuction(t, h.url, `{"id":"resend","title":"Resend","starting_price":"10.00","increment":"1.00"}`)
-	c := dialWS(t, h.url, "alice")
+	c := testkit.Dial(t, h.url, "alice")
 	bid := map[string]any{"type": "bid", "room": "auction:resend", "id": "b-1", "amount": "10.00", "ref": "r1"}
-	c.send(bid)
-	first := c.until("ack")
-	c.send(bid)
-	second := c.until("ack")
+	c.Send(bid)
+	first := c.Until("ack")
+	c.Send(bid)
+	second := c.Until("ack")
 	if first["version"] != second["version"] || second["ref"] != "r1" {
 		t.Fatalf("resend acked as %v, first ack %v", second, first)
 	}
@@ -98,18 +99,18 @@ func TestBidsAcrossTheDeadlinePostgres(t *testing.T) {
 	h := startHub(t, pgStore(t, testpg.DSN(t)), "pg-a")
 	st := createAuction(t, h.url, `{"id":"deadline","title":"Deadline","starting_price":"1.00","increment":"1.00","duration_s":2,"anti_snipe_window_s":0}`)
 	endsAt, _ := time.Parse(time.RFC3339Nano, st["ends_at"].(string))
-	c := dialWS(t, h.url, "sniper")
-	c.send(map[string]any{"type": "join", "room": "auction:deadline"})
-	c.until("joined")
+	c := testkit.Dial(t, h.url, "sniper")
+	c.Send(map[string]any{"type": "join", "room": "auction:deadline"})
+	c.Until("joined")
 
 	var lastAck string
 	acked, ended := 0, 0
 	for n := 0; ; n++ {
 		amount := fmt.Sprintf("%d.00", n+1)
-		c.send(map[string]any{"type": "bid", "room": "auction:deadline", "id": fmt.Sprint("d", n), "amount": amount})
+		c.Send(map[string]any{"type": "bid", "room": "auction:deadline", "id": fmt.Sprint("d", n), "amount": amount})
 		var reply map[string]any
 		for reply == nil {
-			switch m := c.next(); m["type"] {
+			switch m := c.Next(); m["type"] {
 			case "ack", "reject":
 				reply = m
 			case "error":

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"hotrow/internal/clock"
+	"hotrow/internal/testkit"
 	"hotrow/internal/testpg"
 	"hotrow/txn/memstore"
 )
@@ -32,27 +33,27 @@ func testSchemaCollaboration(t *testing.T, h *testHub) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create schema: %s", resp.Status)
 	}
-	ann, ben := dialWS(t, h.url, "ann"), dialWS(t, h.url, "ben")
-	for _, c := range []*wsClient{ann, ben} {
-		c.send(map[string]any{"type": "join", "room": "schema:shop"})
-		if j := c.until("joined"); j["version"] != float64(1) {
+	ann, ben := testkit.Dial(t, h.url, "ann"), testkit.Dial(t, h.url, "ben")
+	for _, c := range []*testkit.Client{ann, ben} {
+		c.Send(map[string]any{"type": "join", "room": "schema:shop"})
+		if j := c.Until("joined"); j["version"] != float64(1) {
 			t.Fatalf("joined %v", j)
 		}
 	}
-	edit := func(c *wsClient, id string, op map[string]any) map[string]any {
+	edit := func(c *testkit.Client, id string, op map[string]any) map[string]any {
 		t.Helper()
-		c.send(map[string]any{"type": "edit", "room": "schema:shop", "id": id, "op": op})
+		c.Send(map[string]any{"type": "edit", "room": "schema:shop", "id": id, "op": op})
 		for {
-			m := c.next()
+			m := c.Next()
 			if m["type"] == "ack" || m["type"] == "reject" {
 				return m
 			}
 		}
 	}
 	// Collaborators see each other's cursors in the document.
-	ann.send(map[string]any{"type": "cursor", "room": "schema:shop", "pos": map[string]any{"x": 12, "y": 34}})
+	ann.Send(map[string]any{"type": "cursor", "room": "schema:shop", "pos": map[string]any{"x": 12, "y": 34}})
 	for seen := false; !seen; {
-		m := ben.until("cursors")
+		m := ben.Until("cursors")
 		list, _ := m["cursors"].([]any)
 		for _, c := range list {
 			cur := c.(map[string]any)
@@ -66,25 +67,25 @@ func testSchemaCollaboration(t *testing.T, h *testHub) {
 	if a := edit(ann, "e1", map[string]any{"kind": "create_table", "name": "orders"}); a["type"] != "ack" {
 		t.Fatalf("create_table: %v", a)
 	}
-	ev := ben.until("event")
+	ev := ben.Until("event")
 	table := ev["data"].(map[string]any)["table"].(map[string]any)["id"].(string)
 	// (An editor's own event arrives before its ack: edit() read past it.)
 	if a := edit(ben, "e2", map[string]any{"kind": "add_column", "table": table, "name": "total", "type": "numeric(12,2)", "default": "0"}); a["type"] != "ack" {
 		t.Fatalf("add_column: %v", a)
 	}
-	ev = ann.until("event")
+	ev = ann.Until("event")
 	col := ev["data"].(map[string]any)["column"].(map[string]any)
 	colID, rev := col["id"].(string), col["rev"]
 
 	// Both rename the column expecting the same rev: one commits, the other
 	// is stale and gets the column as it is now.
-	ann.send(map[string]any{"type": "edit", "room": "schema:shop", "id": "e3", "op": map[string]any{
+	ann.Send(map[string]any{"type": "edit", "room": "schema:shop", "id": "e3", "op": map[string]any{
 		"kind": "alter_column", "table": table, "column": colID, "name": "amount", "expect_rev": rev}})
-	ben.send(map[string]any{"type": "edit", "room": "schema:shop", "id": "e4", "op": map[string]any{
+	ben.Send(map[string]any{"type": "edit", "room": "schema:shop", "id": "e4", "op": map[string]any{
 		"kind": "alter_column", "table": table, "column": colID, "name": "sum", "expect_rev": rev}})
-	reply := func(c *wsClient) map[string]any {
+	reply := func(c *testkit.Client) map[string]any {
 		for {
-			if m := c.next(); m["type"] == "ack" || m["type"] == "reject" {
+			if m := c.Next(); m["type"] == "ack" || m["type"] == "reject" {
 				return m
 			}
 		}
@@ -104,18 +105,18 @@ func testSchemaCollaboration(t *testing.T, h *testHub) {
 
 	// ben's socket drops after he sent an edit; he reconnects with since.
 	held := a3["version"].(float64)
-	ben.send(map[string]any{"type": "edit", "room": "schema:shop", "id": "e5", "op": map[string]any{"kind": "move_table", "table": table, "x": 10, "y": 20}})
-	ben.ws.CloseNow()
-	moved := ann.until("event")
+	ben.Send(map[string]any{"type": "edit", "room": "schema:shop", "id": "e5", "op": map[string]any{"kind": "move_table", "table": table, "x": 10, "y": 20}})
+	ben.WS.CloseNow()
+	moved := ann.Until("event")
 	if moved["kind"] != "move_table" {
 		t.Fatalf("ann saw %v", moved)
 	}
-	ben = dialWS(t, h.url, "ben")
-	ben.send(map[string]any{"type": "join", "room": "schema:shop", "since": held})
-	if j := ben.next(); j["recovered"] != true || j["version"] != moved["version"] {
+	ben = testkit.Dial(t, h.url, "ben")
+	ben.Send(map[string]any{"type": "join", "room": "schema:shop", "since": held})
+	if j := ben.Next(); j["recovered"] != true || j["version"] != moved["version"] {
 		t.Fatalf("recovery join %v, want version %v", j, moved["version"])
 	}
-	if e := ben.next(); e["type"] != "event" || e["version"] != moved["version"] || e["kind"] != "move_table" {
+	if e := ben.Next(); e["type"] != "event" || e["version"] != moved["version"] || e["kind"] != "move_table" {
 		t.Fatalf("replayed %v", e)
 	}
 	// The resend of the dropped edit is acked with the version it had.

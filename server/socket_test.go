@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"hotrow/internal/testkit"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,11 +17,11 @@ import (
 func TestBadInputOverSocket(t *testing.T) {
 	h := memHub(t)
 	createAuction(t, h.url, `{"id":"lamp","title":"Lamp","starting_price":"10.00","increment":"1.00"}`)
-	bystander := dialWS(t, h.url, "bob")
-	bystander.send(map[string]any{"type": "join", "room": "auction:lamp"})
-	bystander.until("joined")
+	bystander := testkit.Dial(t, h.url, "bob")
+	bystander.Send(map[string]any{"type": "join", "room": "auction:lamp"})
+	bystander.Until("joined")
 
-	c := dialWS(t, h.url, "mallory")
+	c := testkit.Dial(t, h.url, "mallory")
 	cases := []struct {
 		name  string
 		frame string
@@ -51,8 +52,8 @@ func TestBadInputOverSocket(t *testing.T) {
 		{"ping", `{"type":"ping","ref":"p"}`, map[string]any{"type": "pong", "ref": "p"}},
 	}
 	for _, tc := range cases {
-		c.send([]byte(tc.frame))
-		got := c.next()
+		c.Send([]byte(tc.frame))
+		got := c.Next()
 		for k, v := range tc.want {
 			if got[k] != v {
 				t.Errorf("%s: got %v, want %s=%v", tc.name, got, k, v)
@@ -65,22 +66,22 @@ func TestBadInputOverSocket(t *testing.T) {
 		}
 	}
 	// The socket is still open and bids still work.
-	c.send(map[string]any{"type": "bid", "room": "auction:lamp", "id": "ok1", "amount": "10.00"})
-	if ack := c.until("ack"); ack["version"] != float64(2) {
+	c.Send(map[string]any{"type": "bid", "room": "auction:lamp", "id": "ok1", "amount": "10.00"})
+	if ack := c.Until("ack"); ack["version"] != float64(2) {
 		t.Fatalf("ack = %v", ack)
 	}
-	if ev := bystander.until("event"); ev["version"] != float64(2) {
+	if ev := bystander.Until("event"); ev["version"] != float64(2) {
 		t.Fatalf("bystander event = %v", ev)
 	}
 
 	// A frame over the read limit (16 KiB) closes that socket with 1009.
-	c.send([]byte(`{"type":"ping","ref":"` + strings.Repeat("z", 20<<10) + `"}`))
-	if code := c.closeCode(); code != websocket.StatusMessageTooBig {
+	c.Send([]byte(`{"type":"ping","ref":"` + strings.Repeat("z", 20<<10) + `"}`))
+	if code := c.CloseCode(); code != websocket.StatusMessageTooBig {
 		t.Fatalf("close code %v, want 1009", code)
 	}
 	// The bystander is unaffected.
-	bystander.send(map[string]any{"type": "ping", "ref": "still-here"})
-	if p := bystander.until("pong"); p["ref"] != "still-here" {
+	bystander.Send(map[string]any{"type": "ping", "ref": "still-here"})
+	if p := bystander.Until("pong"); p["ref"] != "still-here" {
 		t.Fatalf("bystander got %v", p)
 	}
 }
@@ -103,22 +104,22 @@ func TestBadUserRefused(t *testing.T) {
 func TestLiveBiddingAndRecovery(t *testing.T) {
 	h := memHub(t)
 	createAuction(t, h.url, `{"id":"vase","title":"Vase","starting_price":"5.00","increment":"0.50"}`)
-	alice, bob := dialWS(t, h.url, "alice"), dialWS(t, h.url, "bob")
-	for _, c := range []*wsClient{alice, bob} {
-		c.send(map[string]any{"type": "join", "room": "auction:vase"})
-		if j := c.until("joined"); j["version"] != float64(1) {
+	alice, bob := testkit.Dial(t, h.url, "alice"), testkit.Dial(t, h.url, "bob")
+	for _, c := range []*testkit.Client{alice, bob} {
+		c.Send(map[string]any{"type": "join", "room": "auction:vase"})
+		if j := c.Until("joined"); j["version"] != float64(1) {
 			t.Fatalf("joined = %v", j)
 		}
 	}
-	alice.send(map[string]any{"type": "bid", "room": "auction:vase", "id": "a1", "amount": "5.00"})
-	alice.until("ack")
-	bob.send(map[string]any{"type": "bid", "room": "auction:vase", "id": "b1", "amount": "5.50"})
-	bob.until("ack")
-	for _, c := range []*wsClient{alice, bob} {
-		for len(c.events()) < 2 {
-			c.next()
+	alice.Send(map[string]any{"type": "bid", "room": "auction:vase", "id": "a1", "amount": "5.00"})
+	alice.Until("ack")
+	bob.Send(map[string]any{"type": "bid", "room": "auction:vase", "id": "b1", "amount": "5.50"})
+	bob.Until("ack")
+	for _, c := range []*testkit.Client{alice, bob} {
+		for len(c.Events()) < 2 {
+			c.Next()
 		}
-		evs := c.events()
+		evs := c.Events()
 		if len(evs) != 2 || evs[0]["version"] != float64(2) || evs[1]["version"] != float64(3) {
 			t.Fatalf("events %v", evs)
 		}
@@ -128,17 +129,17 @@ func TestLiveBiddingAndRecovery(t *testing.T) {
 		}
 	}
 	// carol held version 2 and reconnects with since.
-	carol := dialWS(t, h.url, "carol")
-	carol.send(map[string]any{"type": "join", "room": "auction:vase", "since": 2, "ref": "rj"})
-	j := carol.next()
+	carol := testkit.Dial(t, h.url, "carol")
+	carol.Send(map[string]any{"type": "join", "room": "auction:vase", "since": 2, "ref": "rj"})
+	j := carol.Next()
 	if j["type"] != "joined" || j["recovered"] != true || j["version"] != float64(3) || j["ref"] != "rj" {
 		t.Fatalf("recovery join = %v", j)
 	}
-	if e := carol.next(); e["type"] != "event" || e["version"] != float64(3) {
+	if e := carol.Next(); e["type"] != "event" || e["version"] != float64(3) {
 		t.Fatalf("replayed %v", e)
 	}
-	carol.send(map[string]any{"type": "leave", "room": "auction:vase", "ref": "l"})
-	if l := carol.until("left"); l["ref"] != "l" {
+	carol.Send(map[string]any{"type": "leave", "room": "auction:vase", "ref": "l"})
+	if l := carol.Until("left"); l["ref"] != "l" {
 		t.Fatalf("left = %v", l)
 	}
 
@@ -184,9 +185,9 @@ func TestLiveBiddingAndRecovery(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	h := memHub(t)
 	createAuction(t, h.url, `{"id":"clock","title":"Clock","starting_price":"1.00","increment":"1.00"}`)
-	c := dialWS(t, h.url, "alice")
-	c.send(map[string]any{"type": "join", "room": "auction:clock"})
-	c.until("joined")
+	c := testkit.Dial(t, h.url, "alice")
+	c.Send(map[string]any{"type": "join", "room": "auction:clock"})
+	c.Until("joined")
 	var ready map[string]any
 	if code := getJSON(t, h.url+"/readyz", &ready); code != http.StatusOK {
 		t.Fatalf("readyz before drain: %d %v", code, ready)
@@ -196,7 +197,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := h.app.shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if code := c.closeCode(); code != websocket.StatusServiceRestart {
+	if code := c.CloseCode(); code != websocket.StatusServiceRestart {
 		t.Fatalf("close code %v, want 1012", code)
 	}
 	if code := getJSON(t, h.url+"/readyz", &ready); code != http.StatusServiceUnavailable {

@@ -1,0 +1,236 @@
+package hub
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func frame(n int) []byte { return bytes.Repeat([]byte{'x'}, n) }
+
+func newTestQueue(maxFrames, maxBytes int) (*sendQueue, prometheus.Counter) {
+	dropped := prometheus.NewCounter(prometheus.CounterOpts{Name: "dropped"})
+	return newSendQueue(maxFrames, maxBytes, dropped), dropped
+}
+
+func mustPush(t *testing.T, q *sendQueue, f []byte, droppable bool, want pushResult) {
+	t.Helper()
+	if got := q.push(f, droppable); got != want {
+		fr, by := q.size()
+		t.Fatalf("push(%d bytes, droppable=%v) = %v, want %v (queue holds %d frames, %d bytes)", len(f), droppable, got, want, fr, by)
+	}
+}
+
+func TestSendQueueFrameBound(t *testing.T) {
+	q, _ := newTestQueue(4, 1<<20)
+	for range 4 {
+		mustPush(t, q, frame(10), false, pushQueued)
+	}
+	mustPush(t, q, frame(10), false, pushFull)
+
+	// Frames the writer has taken but not written still count.
+	batch, _, closed := q.take(nil)
+	if len(batch) != 4 || closed {
+		t.Fatalf("take = %d frames, closed %v; want 4, open", len(batch), closed)
+	}
+	mustPush(t, q, frame(10), false, pushFull)
+	q.written(batch)
+	mustPush(t, q, frame(10), false, pushQueued)
+	if f, b := q.size(); f != 1 || b != 10 {
+		t.Fatalf("size = %d frames, %d bytes; want 1, 10", f, b)
+	}
+}
+
+func TestSendQueueByteBound(t *testing.T) {
+	q, _ := newTestQueue(100, 100)
+	mustPush(t, q, frame(60), false, pushQueued)
+	// 60 bytes wait: under the bound, so the next frame is taken even
+	// though it passes it.
+	mustPush(t, q, frame(60), false, pushQueued)
+	// 120 bytes wait: full, however small the frame.
+	mustPush(t, q, frame(1), false, pushFull)
+
+	// One frame larger than the bound goes to a socket that keeps up.
+	q2, _ := newTestQueue(100, 100)
+	mustPush(t, q2, frame(500), false, pushQueued)
+	mustPush(t, q2, frame(1), false, pushFull)
+	batch, _, _ := q2.take(nil)
+	q2.written(batch)
+	mustPush(t, q2, frame(1), false, pushQueued)
+}
+
+func TestSendQueueDropsDroppableAtHalf(t *testing.T) {
+	t.Run("frames", func(t *testing.T) {
+		q, dropped := newTestQueue(4, 1<<20)
+		mustPush(t, q, frame(1), true, pushQueued)
+		mustPush(t, q, frame(1), false, pushQueued)
+		mustPush(t, q, frame(1), true, pushDropped) // 2 of 4
+		mustPush(t, q, frame(1), false, pushQueued)
+		mustPush(t, q, frame(1), false, pushQueued)
+		mustPush(t, q, frame(1), true, pushDropped) // full: dropped, not evicted
+		if got := testutil.ToFloat64(dropped); got != 2 {
+			t.Fatalf("dropped = %v, want 2", got)
+		}
+		if f, _ := q.size(); f != 4 {
+			t.Fatalf("queued %d frames, want 4", f)
+		}
+	})
+	t.Run("bytes", func(t *testing.T) {
+		q, dropped := newTestQueue(100, 100)
+		mustPush(t, q, frame(49), false, pushQueued)
+		mustPush(t, q, frame(1), true, pushQueued)
+		mustPush(t, q, frame(1), true, pushDropped) // 50 of 100 bytes
+		mustPush(t, q, frame(1), false, pushQueued)
+		if got := testutil.ToFloat64(dropped); got != 1 {
+			t.Fatalf("dropped = %v, want 1", got)
+		}
+	})
+}
+
+func TestSendQueueNothingAfterClose(t *testing.T) {
+	q, dropped := newTestQueue(4, 1<<20)
+	if !q.close(disconnectShutdown) {
+		t.Fatal("first close reported not closing")
+	}
+	if q.close(disconnectSlowConsumer) {
+		t.Fatal("second close reported closing")
+	}
+	mustPush(t, q, frame(1), false, pushClosed)
+	mustPush(t, q, frame(1), true, pushClosed)
+	batch, why, closed := q.take(nil)
+	if len(batch) != 0 || !closed || why != disconnectShutdown {
+		t.Fatalf("take = %d frames, %+v, closed %v; want none, shutdown (the first close), closed", len(batch), why, closed)
+	}
+	if got := testutil.ToFloat64(dropped); got != 0 {
+		t.Fatalf("frames refused after close counted as dropped: %v", got)
+	}
+}
+
+func TestSendQueueFlushThenClose(t *testing.T) {
+	q, _ := newTestQueue(8, 1<<20)
+	a, b := []byte("a"), []byte("b")
+	mustPush(t, q, a, false, pushQueued)
+	mustPush(t, q, b, false, pushQueued)
+	q.close(disconnectShutdown) // flushes
+	mustPush(t, q, []byte("c"), false, pushClosed)
+	batch, why, closed := q.take(nil)
+	if len(batch) != 2 || string(batch[0]) != "a" || string(batch[1]) != "b" {
+		t.Fatalf("take = %q, want [a b]", batch)
+	}
+	if !closed || why != disconnectShutdown {
+		t.Fatalf("take: closed %v, %+v; want the shutdown with the frames", closed, why)
+	}
+
+	// A slow consumer's close discards what is queued: the client re-joins
+	// with since instead.
+	q2, _ := newTestQueue(8, 1<<20)
+	mustPush(t, q2, a, false, pushQueued)
+	q2.close(disconnectSlowConsumer)
+	if batch, why, closed := q2.take(nil); len(batch) != 0 || !closed || why != disconnectSlowConsumer {
+		t.Fatalf("take = %q, %+v, %v; want nothing, slow consumer, closed", batch, why, closed)
+	}
+}
+
+func TestSendQueueWakesWriter(t *testing.T) {
+	q, _ := newTestQueue(8, 1<<20)
+	woken := func() bool {
+		select {
+		case <-q.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	if woken() {
+		t.Fatal("woken before anything was queued")
+	}
+	mustPush(t, q, frame(1), false, pushQueued)
+	mustPush(t, q, frame(1), false, pushQueued)
+	if !woken() {
+		t.Fatal("not woken by the first frame")
+	}
+	if woken() {
+		t.Fatal("woken twice for one burst")
+	}
+	batch, _, _ := q.take(nil)
+	mustPush(t, q, frame(1), false, pushQueued)
+	if !woken() {
+		t.Fatal("not woken by a frame after the writer took the last burst")
+	}
+	q.written(batch)
+	q.close(disconnectShutdown)
+	if !woken() {
+		t.Fatal("not woken by close")
+	}
+}
+
+// A socket that keeps up costs no allocation per burst, and a new queue
+// holds no frame slots.
+func TestSendQueueReusesStorage(t *testing.T) {
+	q, _ := newTestQueue(512, 1<<20)
+	if q.pending != nil {
+		t.Fatalf("a new queue holds %d frame slots", cap(q.pending))
+	}
+	f := frame(10)
+	var batch [][]byte
+	burst := func() {
+		q.push(f, false)
+		q.push(f, false)
+		<-q.wake
+		batch, _, _ = q.take(batch)
+		q.written(batch)
+	}
+	burst()
+	burst()
+	if allocs := testing.AllocsPerRun(100, burst); allocs != 0 {
+		t.Fatalf("%v allocations per burst, want 0", allocs)
+	}
+	// A long burst's slice is not kept.
+	for range 100 {
+		q.push(f, false)
+	}
+	batch, _, _ = q.take(batch)
+	q.written(batch)
+	q.take(batch)
+	if cap(q.pending) > spareCap {
+		t.Fatalf("the queue kept a slice of %d slots after a long burst", cap(q.pending))
+	}
+}
+
+// Overflowing a socket's queue closes it as a slow consumer once, however
+// many frames follow, and discards what was queued; no socket is needed.
+func TestSendEvictsSlowConsumerOnce(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := &Hub{cfg: Config{SendQueue: 4, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, m: newMetrics(reg, nil)}
+	h.cfg.defaults()
+	c := newConn(h, nil, Identity{User: "u"})
+	for i := range 4 {
+		if !c.Send(frame(10), false) {
+			t.Fatalf("frame %d refused", i)
+		}
+	}
+	if !c.Send(frame(10), true) {
+		t.Fatal("a dropped cursor frame reported the socket gone")
+	}
+	for range 3 {
+		if c.Send(frame(10), false) {
+			t.Fatal("a full queue took a frame")
+		}
+	}
+	c.Close(1012, "room resync") // a later close changes nothing
+	if batch, why, closed := c.q.take(nil); len(batch) != 0 || !closed || why != disconnectSlowConsumer {
+		t.Fatalf("take = %d frames, %+v, %v; want nothing, slow consumer, closed", len(batch), why, closed)
+	}
+	for label, want := range map[string]float64{"slow_consumer": 1, "resync": 0} {
+		if got := testutil.ToFloat64(h.m.disconnects.WithLabelValues(label)); got != want {
+			t.Errorf("disconnects{%s} = %v, want %v", label, got, want)
+		}
+	}
+	if got := testutil.ToFloat64(h.m.droppedHalfFull); got != 1 {
+		t.Errorf("dropped = %v, want 1", got)
+	}
+}
