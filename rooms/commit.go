@@ -20,28 +20,33 @@ type AppliedReader interface {
 	AppliedIDs(ctx context.Context, room string) (map[string]Applied, error)
 }
 
-// Committer is the part of a room engine that every kind shares: it runs a
-// message as one idempotent, retried transaction and remembers which
-// messages committed. Engines embed one and give it only their rule and
-// their writes.
-type Committer struct {
+// Committer is the part of a room engine that every kind shares: the room's
+// store S, and running a message as one idempotent, retried transaction
+// there while remembering which messages committed. Engines embed one and
+// give it only their rule and their writes.
+type Committer[S AppliedReader] struct {
 	Deps
-	Kind string // the kind label of the txn metrics
-	Room string // "kind:id"
+	Kind  string // the kind label of the txn metrics
+	ID    string // the room's id
+	Room  string // "kind:id"
+	Store S      // the kind's store, which also reads idempotency records
 	// Applied is what this hub knows of the room's committed message ids.
 	Applied AppliedSet
-	// Records reads the stored idempotency records when the room loads.
-	Records AppliedReader
+}
+
+// NewCommitter is the committer of room kind:id on store st.
+func NewCommitter[S AppliedReader](kind, id string, d Deps, st S) Committer[S] {
+	return Committer[S]{Deps: d, Kind: kind, ID: id, Room: kind + ":" + id, Store: st}
 }
 
 // Load reads the room with get (its committed state and version), then its
 // idempotency records.
-func (c *Committer) Load(ctx context.Context, get func(ctx context.Context) (int64, error)) (int64, error) {
+func (c *Committer[S]) Load(ctx context.Context, get func(ctx context.Context) (int64, error)) (int64, error) {
 	v, err := get(ctx)
 	if err != nil {
 		return 0, err
 	}
-	ids, err := c.Records.AppliedIDs(ctx, c.Room)
+	ids, err := c.Store.AppliedIDs(ctx, c.Room)
 	if err != nil {
 		return 0, err
 	}
@@ -51,7 +56,7 @@ func (c *Committer) Load(ctx context.Context, get func(ctx context.Context) (int
 
 // Answer returns the ack for a resend of m that this hub can give from
 // memory, without a transaction.
-func (c *Committer) Answer(m *Mutation) (Outcome, bool) {
+func (c *Committer[S]) Answer(m *Mutation) (Outcome, bool) {
 	if m.ID == "" {
 		return Outcome{}, false
 	}
@@ -64,7 +69,7 @@ func (c *Committer) Answer(m *Mutation) (Outcome, bool) {
 // Known reports whether m committed at or before the newest version this
 // hub knows. An engine may early-reject m only when it is not Known: a
 // resend of a committed message must get its ack, never a rejection.
-func (c *Committer) Known(m *Mutation) bool {
+func (c *Committer[S]) Known(m *Mutation) bool {
 	return m.ID != "" && c.Applied.Known(m.User, m.ID)
 }
 
@@ -86,7 +91,7 @@ func (s Stamp) Applied(version int64) Applied {
 // with the original ack; a rule's *Rejection, or a failure, becomes the
 // reject reply (see Failure). Internal ops (no m.ID) have no idempotency
 // record.
-func Commit[T AppliedFinder](ctx context.Context, c *Committer, m *Mutation, op string,
+func Commit[T AppliedFinder, S AppliedReader](ctx context.Context, c *Committer[S], m *Mutation, op string,
 	attempt func(ctx context.Context, fn func(T) error) error,
 	write func(ctx context.Context, tx T, stamp Stamp) (Event, error)) Outcome {
 	if out, ok := c.Answer(m); ok {
@@ -132,7 +137,7 @@ func Commit[T AppliedFinder](ctx context.Context, c *Committer, m *Mutation, op 
 // Failure turns a failed transaction into the reply: a *Rejection as is;
 // anything else, logged here once, as unavailable. what names the message
 // for the client ("bid", "edit").
-func (c *Committer) Failure(err error, what, op string) Outcome {
+func (c *Committer[S]) Failure(err error, what, op string) Outcome {
 	var rej *Rejection
 	if errors.As(err, &rej) {
 		return Outcome{Reject: rej}

@@ -72,22 +72,20 @@ func pollFromStore(store any, d rooms.Deps) (rooms.Kind, error) {
 		Name: pollKind,
 		Ops:  []rooms.Op{{Type: "vote", Field: "choice"}},
 		New: func(id string) rooms.Engine {
-			return &pollEngine{Committer: rooms.Committer{Deps: d.WithDefaults(), Kind: pollKind, Room: "poll:" + id, Records: st}, st: st, id: id}
+			return &pollEngine{Committer: rooms.NewCommitter(pollKind, id, d.WithDefaults(), st)}
 		},
 	}, nil
 }
 
 type pollEngine struct {
-	rooms.Committer
-	st    *pollStore
-	id    string
+	rooms.Committer[*pollStore]
 	votes map[string]int
 }
 
 func (e *pollEngine) Load(ctx context.Context) (int64, error) {
 	return e.Committer.Load(ctx, func(ctx context.Context) (v int64, err error) {
-		err = e.st.mem.Read(ctx, func(tx memstore.RoomTx) error {
-			e.votes, v, err = readVotes(tx, e.id)
+		err = e.Store.mem.Read(ctx, func(tx memstore.RoomTx) error {
+			e.votes, v, err = readVotes(tx, e.ID)
 			return err
 		})
 		return v, err
@@ -99,8 +97,8 @@ func (e *pollEngine) Apply(ctx context.Context, m *rooms.Mutation) rooms.Outcome
 	if json.Unmarshal(m.Payload, &choice) != nil || choice == "" {
 		return rooms.Outcome{Reject: rooms.Reject("invalid_choice", "choice must be a non-empty string")}
 	}
-	return rooms.Commit(ctx, &e.Committer, m, "vote", e.st.Attempt, func(ctx context.Context, tx memstore.RoomTx, s rooms.Stamp) (rooms.Event, error) {
-		votes, v, err := readVotes(tx, e.id)
+	return rooms.Commit(ctx, &e.Committer, m, "vote", e.Store.Attempt, func(ctx context.Context, tx memstore.RoomTx, s rooms.Stamp) (rooms.Event, error) {
+		votes, v, err := readVotes(tx, e.ID)
 		if err != nil {
 			return rooms.Event{}, err
 		}
@@ -109,7 +107,7 @@ func (e *pollEngine) Apply(ctx context.Context, m *rooms.Mutation) rooms.Outcome
 		data, _ := json.Marshal(map[string]string{"choice": choice, "id": m.ID})
 		state, _ := json.Marshal(votes)
 		ev := rooms.Event{Room: e.Room, Version: v + 1, Kind: "vote", By: m.User, At: now, Data: data, State: state}
-		tx.KV().Put(pollKey(e.id), votes)
+		tx.KV().Put(pollKey(e.ID), votes)
 		tx.RecordApplied(e.Room, m.User, m.ID, s.Applied(ev.Version))
 		return ev, tx.Append(e.Room, pollKind, ev)
 	})

@@ -16,23 +16,17 @@ type Engine struct {
 	// committed: a resend is answered from it, and a bid below the minimum
 	// is early-rejected only when it is not Known there (a bid committed
 	// later than the version this hub knows cannot be below the minimum).
-	rooms.Committer
-	store Store
-	id    string
-	a     Auction
+	rooms.Committer[Store]
+	a Auction
 }
 
-func newEngine(st Store, d rooms.Deps, id string) *Engine {
-	return &Engine{Committer: rooms.Committer{Deps: d, Kind: Kind, Room: Room(id), Records: st}, store: st, id: id}
-}
+// Load implements rooms.Engine: the auction as committed, and which bids
+// committed.
+func (e *Engine) Load(ctx context.Context) (int64, error) { return e.Committer.Load(ctx, e.get) }
 
-// Load implements rooms.Engine.
-func (e *Engine) Load(ctx context.Context) (int64, error) {
-	return e.Committer.Load(ctx, func(ctx context.Context) (int64, error) {
-		a, v, err := e.store.Get(ctx, e.id)
-		e.a = a
-		return v, err
-	})
+func (e *Engine) get(ctx context.Context) (version int64, err error) {
+	e.a, version, err = e.Store.Get(ctx, e.ID)
+	return version, err
 }
 
 // Observe implements rooms.Engine.
@@ -92,8 +86,8 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 			return rooms.Outcome{Reject: tooLow(min)}
 		}
 	}
-	return rooms.Commit(ctx, &e.Committer, m, "bid", e.store.Attempt, func(ctx context.Context, tx Tx, st rooms.Stamp) (rooms.Event, error) {
-		a, v, now, err := load(ctx, tx, e.id)
+	return rooms.Commit(ctx, &e.Committer, m, "bid", e.Store.Attempt, func(ctx context.Context, tx Tx, st rooms.Stamp) (rooms.Event, error) {
+		a, v, now, err := load(ctx, tx, e.ID)
 		if err != nil {
 			return rooms.Event{}, err
 		}
@@ -102,14 +96,14 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 			return rooms.Event{}, rej
 		}
 		ev := newEvent(&na, v+1, KindBid, m.User, now, BidData{Amount: amount, Bidder: m.User, EndsAt: na.EndsAt.UTC(), ID: m.ID})
-		b := Bid{AuctionID: e.id, Version: v + 1, Amount: amount, Bidder: m.User, At: now, MsgID: m.ID}
+		b := Bid{AuctionID: e.ID, Version: v + 1, Amount: amount, Bidder: m.User, At: now, MsgID: m.ID}
 		return ev, tx.SaveBid(ctx, na, b, ev, st.Applied(ev.Version))
 	})
 }
 
 func (e *Engine) close(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
-	return rooms.Commit(ctx, &e.Committer, m, "close", e.store.Attempt, func(ctx context.Context, tx Tx, _ rooms.Stamp) (rooms.Event, error) {
-		a, v, now, err := load(ctx, tx, e.id)
+	return rooms.Commit(ctx, &e.Committer, m, "close", e.Store.Attempt, func(ctx context.Context, tx Tx, _ rooms.Stamp) (rooms.Event, error) {
+		a, v, now, err := load(ctx, tx, e.ID)
 		if err != nil {
 			return rooms.Event{}, err
 		}

@@ -13,22 +13,16 @@ import (
 type Engine struct {
 	// Committer runs edits as idempotent transactions and knows which
 	// edits committed.
-	rooms.Committer
-	store Store
-	id    string
-	doc   Doc
+	rooms.Committer[Store]
+	doc Doc
 }
 
-func newEngine(st Store, d rooms.Deps, id string) *Engine {
-	return &Engine{Committer: rooms.Committer{Deps: d, Kind: Kind, Room: Room(id), Records: st}, store: st, id: id}
-}
-
-// Load implements rooms.Engine.
+// Load implements rooms.Engine: the document with its version, and which
+// edits committed.
 func (e *Engine) Load(ctx context.Context) (int64, error) {
-	return e.Committer.Load(ctx, func(ctx context.Context) (int64, error) {
-		d, err := e.store.Get(ctx, e.id)
-		e.doc = d
-		return d.Version, err
+	return e.Committer.Load(ctx, func(ctx context.Context) (version int64, err error) {
+		e.doc, err = e.Store.Get(ctx, e.ID)
+		return e.doc.Version, err
 	})
 }
 
@@ -43,7 +37,7 @@ func (e *Engine) Observe(ev rooms.Event) {
 		e.Logger.Error("schema event does not apply to the cached document; reloading", "room", e.Room, "version", ev.Version, "err", err)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if d, gerr := e.store.Get(ctx, e.id); gerr == nil {
+		if d, gerr := e.Store.Get(ctx, e.ID); gerr == nil {
 			e.doc = d
 		} else {
 			e.Logger.Error("reloading schema document failed", "room", e.Room, "err", gerr)
@@ -72,8 +66,8 @@ func (e *Engine) Apply(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 		return rooms.Outcome{Reject: reject(ReasonInvalidOp, "%s", err)}
 	}
 	opJSON, _ := json.Marshal(op)
-	return rooms.Commit(ctx, &e.Committer, m, op.Kind, e.store.Attempt, func(ctx context.Context, tx Tx, st rooms.Stamp) (rooms.Event, error) {
-		doc, err := tx.Load(ctx, e.id)
+	return rooms.Commit(ctx, &e.Committer, m, op.Kind, e.Store.Attempt, func(ctx context.Context, tx Tx, st rooms.Stamp) (rooms.Event, error) {
+		doc, err := tx.Load(ctx, e.ID)
 		if err != nil {
 			return rooms.Event{}, err
 		}

@@ -13,7 +13,7 @@ func RoomKind(st Store, d rooms.Deps) rooms.Kind {
 	return rooms.Kind{
 		Name: Kind,
 		Ops:  []rooms.Op{{Type: "edit", Field: "op"}},
-		New:  func(id string) rooms.Engine { return newEngine(st, d, id) },
+		New:  func(id string) rooms.Engine { return &Engine{Committer: rooms.NewCommitter(Kind, id, d, st)} },
 	}
 }
 
