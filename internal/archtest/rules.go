@@ -30,8 +30,7 @@ type Rule struct {
 	TestsMay []string
 }
 
-// Rules is hotrow's architecture (DESIGN decision 11, README "How it is
-// built"). A package's own code is checked with everything it depends on,
+// Rules is hotrow's architecture (README, "How it is built"). A package's own code is checked with everything it depends on,
 // directly or not; its _test.go files are checked on their direct imports
 // only, since a test kit may pull in anything.
 var Rules = []Rule{

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Reject reasons for bids (PROTOCOL.md).
+// Reject reasons for bids (docs/protocol.md, "Auctions").
 const (
 	ReasonNotFound      = "not_found"
 	ReasonNotStarted    = "not_started"

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Op kinds (PROTOCOL.md, "Schema documents"). Each is also the kind of the
+// Op kinds (docs/protocol.md, "Schema documents"). Each is also the kind of the
 // event its commit appends and the op label of the txn metrics.
 const (
 	OpCreateTable  = "create_table"

@@ -2,7 +2,7 @@ package schema
 
 import "fmt"
 
-// Edit reject reasons (PROTOCOL.md).
+// Edit reject reasons (docs/protocol.md, "Schema documents").
 const (
 	ReasonNotFound      = "not_found"
 	ReasonStale         = "stale"
