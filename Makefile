@@ -24,10 +24,11 @@ test-deps:
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-## lint: gofmt, go vet and staticcheck (pinned)
+## lint: gofmt, go.mod tidy, go vet and staticcheck (pinned)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 

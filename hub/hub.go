@@ -64,7 +64,7 @@ type Config struct {
 	Logger       *slog.Logger
 	// NewID returns n random characters (guest names); default crypto/rand.
 	NewID func(n int) string
-	// Cursors shares cursors and presence (PROTOCOL.md cursor, cursors);
+	// Cursors shares cursors and presence (docs/protocol.md, "Cursors and presence");
 	// nil disables them: cursor messages get a bad_request error.
 	Cursors *cursors.Service
 }

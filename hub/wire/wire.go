@@ -1,4 +1,4 @@
-// Package wire is hotrow's WebSocket contract, version 1 (PROTOCOL.md): the
+// Package wire is hotrow's WebSocket contract, version 1 (docs/protocol.md): the
 // frames a client sends and the frames the server sends, as Go types. It only
 // grows: fields and types are added, never renamed or removed.
 package wire

@@ -64,7 +64,7 @@ func (a *Auction) MinNextBid() Cents {
 	return a.CurrentBid + a.Increment
 }
 
-// State is the wire form of an auction (PROTOCOL.md, "Auctions").
+// State is the wire form of an auction (docs/protocol.md, "Auctions").
 type State struct {
 	ID               string    `json:"id"`
 	Title            string    `json:"title"`

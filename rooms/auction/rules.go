@@ -6,7 +6,7 @@ import (
 	"hotrow/rooms"
 )
 
-// Reject reasons for bids (docs/protocol.md), besides the shared
+// Reject reasons for bids (docs/protocol.md, "Auctions"), besides the shared
 // rooms.ReasonNotFound and rooms.ReasonUnavailable.
 const (
 	ReasonNotStarted    = "not_started"

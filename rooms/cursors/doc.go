@@ -1,5 +1,5 @@
 // Package cursors shares collaborators' cursors and presence in every room
-// kind (PROTOCOL.md `cursor` and `cursors`, DESIGN.md decision 8).
+// kind (docs/protocol.md, "Cursors and presence").
 //
 // Cursors are ephemeral and cheap, and deliberately kept out of the room
 // sequencer: a mutation never waits on a cursor, and a cursor never waits on

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Op kinds (PROTOCOL.md, "Schema documents"). Each is also the kind of the
+// Op kinds (docs/protocol.md, "Schema documents"). Each is also the kind of the
 // event its commit appends and the op label of the txn metrics.
 const (
 	OpCreateTable  = "create_table"
@@ -81,28 +81,58 @@ const MaxOpBytes = 16 << 10
 // field its kind needs and no other, each field's JSON type, identifiers,
 // the type, on_delete and coordinates. Whether the ids exist, names are
 // free, and a default suits the column's type are the rules' business
-// (Plan), since they depend on the document. Errors are *FieldError.
+// (Plan), since they depend on the document. Errors are *rooms.FieldError.
 func ParseOp(raw json.RawMessage) (Op, error) {
 	var op Op
+	fields, err := opObject(raw)
+	if err != nil {
+		return op, err
+	}
+	if err := str("kind", fields["kind"], &op.Kind); err != nil {
+		return op, err
+	}
+	if err := checkFieldNames(op.Kind, fields); err != nil {
+		return op, err
+	}
+	for _, f := range opFieldReaders {
+		if present(fields, f.name) {
+			if err := f.read(&op, f.name, fields[f.name]); err != nil {
+				return op, err
+			}
+		}
+	}
+	if op.Kind == OpAlterColumn && op.Name == nil && op.Type == nil && op.Nullable == nil &&
+		op.Default == nil && op.PrimaryKey == nil && op.Unique == nil {
+		return op, fieldErr("op", "alter_column needs at least one of name, type, nullable, default, primary_key, unique")
+	}
+	return op, nil
+}
+
+// opObject decodes an op's JSON object into its fields, undecoded.
+func opObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return op, fieldErr("op", "is required: an object with a kind")
+		return nil, fieldErr("op", "is required: an object with a kind")
 	}
 	if len(raw) > MaxOpBytes {
-		return op, fieldErr("op", "is larger than %d bytes", MaxOpBytes)
+		return nil, fieldErr("op", "is larger than %d bytes", MaxOpBytes)
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return op, fieldErr("op", "must be a JSON object")
+		return nil, fieldErr("op", "must be a JSON object")
 	}
-	if err := str(fields, "kind", &op.Kind); err != nil {
-		return op, err
-	}
-	allowed, ok := opFields[op.Kind]
+	return fields, nil
+}
+
+// checkFieldNames checks that kind is known and that fields has every
+// field the kind requires and no field it does not take (in name order, so
+// the same op always reports the same field).
+func checkFieldNames(kind string, fields map[string]json.RawMessage) error {
+	allowed, ok := opFields[kind]
 	if !ok {
-		if op.Kind == "" {
-			return op, fieldErr("kind", "is required; one of %s", strings.Join(OpKinds(), ", "))
+		if kind == "" {
+			return fieldErr("kind", "is required; one of %s", strings.Join(OpKinds(), ", "))
 		}
-		return op, fieldErr("kind", "unknown op %q; one of %s", trunc(op.Kind), strings.Join(OpKinds(), ", "))
+		return fieldErr("kind", "unknown op %q; one of %s", textutil.Clip(kind, 64), strings.Join(OpKinds(), ", "))
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
@@ -111,13 +141,8 @@ func ParseOp(raw json.RawMessage) (Op, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if _, ok := allowed[k]; !ok && k != "kind" && k != "expect_rev" {
-			return op, fieldErr(trunc(k), "is not a field of %s", op.Kind)
+			return fieldErr(textutil.Clip(k, 64), "is not a field of %s", kind)
 		}
-	}
-	// null counts as absent, except for default (null removes it).
-	present := func(k string) bool {
-		v, ok := fields[k]
-		return ok && (k == "default" || !bytes.Equal(bytes.TrimSpace(v), []byte("null")))
 	}
 	reqKeys := make([]string, 0, len(allowed))
 	for k := range allowed {
@@ -125,127 +150,146 @@ func ParseOp(raw json.RawMessage) (Op, error) {
 	}
 	sort.Strings(reqKeys)
 	for _, k := range reqKeys {
-		if allowed[k] && !present(k) {
-			return op, fieldErr(k, "is required for %s", op.Kind)
+		if allowed[k] && !present(fields, k) {
+			return fieldErr(k, "is required for %s", kind)
 		}
 	}
-	for _, k := range []string{"table", "column", "relation", "from_table", "from_column", "to_table", "to_column"} {
-		if !present(k) {
-			continue
+	return nil
+}
+
+// present reports whether the op has field k: null counts as absent, except
+// for default (null removes it).
+func present(fields map[string]json.RawMessage, k string) bool {
+	v, ok := fields[k]
+	return ok && (k == "default" || !bytes.Equal(bytes.TrimSpace(v), []byte("null")))
+}
+
+// opFieldReaders reads each field an op may carry into Op, in this order:
+// when several fields are bad, the first here is the one reported. A field
+// is read only when present. Every field of opFields has a reader
+// (TestOpFieldReadersCoverOpFields).
+var opFieldReaders = []struct {
+	name string
+	read func(op *Op, k string, raw json.RawMessage) error
+}{
+	{"table", readID(func(op *Op) *string { return &op.Table })},
+	{"column", readID(func(op *Op) *string { return &op.Column })},
+	{"relation", readID(func(op *Op) *string { return &op.Relation })},
+	{"from_table", readID(func(op *Op) *string { return &op.FromTable })},
+	{"from_column", readID(func(op *Op) *string { return &op.FromColumn })},
+	{"to_table", readID(func(op *Op) *string { return &op.ToTable })},
+	{"to_column", readID(func(op *Op) *string { return &op.ToColumn })},
+	{"name", readName},
+	{"type", readType},
+	{"nullable", readBool(func(op *Op) **bool { return &op.Nullable })},
+	{"primary_key", readBool(func(op *Op) **bool { return &op.PrimaryKey })},
+	{"unique", readBool(func(op *Op) **bool { return &op.Unique })},
+	{"default", readDefault},
+	{"on_delete", readOnDelete},
+	{"x", readCoord(func(op *Op) **float64 { return &op.X })},
+	{"y", readCoord(func(op *Op) **float64 { return &op.Y })},
+	{"expect_rev", readExpectRev},
+}
+
+// readID reads an entity id into the field dst points to.
+func readID(dst func(*Op) *string) func(*Op, string, json.RawMessage) error {
+	return func(op *Op, k string, raw json.RawMessage) error {
+		p := dst(op)
+		if err := str(k, raw, p); err != nil {
+			return err
 		}
-		var dst *string
-		switch k {
-		case "table":
-			dst = &op.Table
-		case "column":
-			dst = &op.Column
-		case "relation":
-			dst = &op.Relation
-		case "from_table":
-			dst = &op.FromTable
-		case "from_column":
-			dst = &op.FromColumn
-		case "to_table":
-			dst = &op.ToTable
-		case "to_column":
-			dst = &op.ToColumn
+		if *p == "" || len(*p) > 64 {
+			return fieldErr(k, "must be an id of 1 to 64 characters")
 		}
-		if err := str(fields, k, dst); err != nil {
-			return op, err
-		}
-		if *dst == "" || len(*dst) > 64 {
-			return op, fieldErr(k, "must be an id of 1 to 64 characters")
-		}
+		return nil
 	}
-	if present("name") {
-		var s string
-		if err := str(fields, "name", &s); err != nil {
-			return op, err
-		}
-		if err := CheckIdent(s); err != nil {
-			return op, fieldErr("name", "%s", err.Error())
-		}
-		op.Name = &s
+}
+
+func readName(op *Op, k string, raw json.RawMessage) error {
+	var s string
+	if err := str(k, raw, &s); err != nil {
+		return err
 	}
-	if present("type") {
-		var s string
-		if err := str(fields, "type", &s); err != nil {
-			return op, err
-		}
-		t, err := ParseType(s)
-		if err != nil {
-			return op, fieldErr("type", "%s", err.Error())
-		}
-		c := t.String()
-		op.Type = &c
+	if err := CheckIdent(s); err != nil {
+		return fieldErr(k, "%s", err.Error())
 	}
-	for _, k := range []string{"nullable", "primary_key", "unique"} {
-		if !present(k) {
-			continue
-		}
+	op.Name = &s
+	return nil
+}
+
+// readType reads a type and keeps its canonical form.
+func readType(op *Op, k string, raw json.RawMessage) error {
+	var s string
+	if err := str(k, raw, &s); err != nil {
+		return err
+	}
+	t, err := ParseType(s)
+	if err != nil {
+		return fieldErr(k, "%s", err.Error())
+	}
+	c := t.String()
+	op.Type = &c
+	return nil
+}
+
+func readBool(dst func(*Op) **bool) func(*Op, string, json.RawMessage) error {
+	return func(op *Op, k string, raw json.RawMessage) error {
 		var b bool
-		if err := json.Unmarshal(fields[k], &b); err != nil {
-			return op, fieldErr(k, "must be true or false")
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return fieldErr(k, "must be true or false")
 		}
-		switch k {
-		case "nullable":
-			op.Nullable = &b
-		case "primary_key":
-			op.PrimaryKey = &b
-		case "unique":
-			op.Unique = &b
-		}
+		*dst(op) = &b
+		return nil
 	}
-	if present("default") {
-		d, err := parseDefault(fields["default"])
-		if err != nil {
-			return op, err
-		}
-		op.Default = &d
+}
+
+func readDefault(op *Op, _ string, raw json.RawMessage) error {
+	d, err := parseDefault(raw)
+	if err != nil {
+		return err
 	}
-	if present("on_delete") {
-		var s string
-		if err := str(fields, "on_delete", &s); err != nil {
-			return op, err
-		}
-		s = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), " ", "_")
-		if _, ok := OnDeleteActions[s]; !ok {
-			return op, fieldErr("on_delete", "must be one of no_action, restrict, cascade, set_null, set_default")
-		}
-		op.OnDelete = &s
+	op.Default = &d
+	return nil
+}
+
+// readOnDelete reads on_delete, accepting SQL's spelling ("SET NULL").
+func readOnDelete(op *Op, k string, raw json.RawMessage) error {
+	var s string
+	if err := str(k, raw, &s); err != nil {
+		return err
 	}
-	for _, k := range []string{"x", "y"} {
-		if !present(k) {
-			continue
-		}
+	s = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), " ", "_")
+	if _, ok := OnDeleteActions[s]; !ok {
+		return fieldErr(k, "must be one of no_action, restrict, cascade, set_null, set_default")
+	}
+	op.OnDelete = &s
+	return nil
+}
+
+func readCoord(dst func(*Op) **float64) func(*Op, string, json.RawMessage) error {
+	return func(op *Op, k string, raw json.RawMessage) error {
 		var f float64
-		if err := json.Unmarshal(fields[k], &f); err != nil {
-			return op, fieldErr(k, "must be a number")
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return fieldErr(k, "must be a number")
 		}
 		if math.IsNaN(f) || math.Abs(f) > MaxCoord {
-			return op, fieldErr(k, "must be between -%g and %g", float64(MaxCoord), float64(MaxCoord))
+			return fieldErr(k, "must be between -%g and %g", float64(MaxCoord), float64(MaxCoord))
 		}
-		if k == "x" {
-			op.X = &f
-		} else {
-			op.Y = &f
-		}
+		*dst(op) = &f
+		return nil
 	}
-	if present("expect_rev") {
-		var n int64
-		if err := json.Unmarshal(fields["expect_rev"], &n); err != nil || n < 1 {
-			return op, fieldErr("expect_rev", "must be a positive integer")
-		}
-		if op.Kind == OpCreateTable {
-			return op, fieldErr("expect_rev", "create_table has no target entity to compare a rev with")
-		}
-		op.ExpectRev = &n
+}
+
+func readExpectRev(op *Op, k string, raw json.RawMessage) error {
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil || n < 1 {
+		return fieldErr(k, "must be a positive integer")
 	}
-	if op.Kind == OpAlterColumn && op.Name == nil && op.Type == nil && op.Nullable == nil &&
-		op.Default == nil && op.PrimaryKey == nil && op.Unique == nil {
-		return op, fieldErr("op", "alter_column needs at least one of name, type, nullable, default, primary_key, unique")
+	if op.Kind == OpCreateTable {
+		return fieldErr(k, "create_table has no target entity to compare a rev with")
 	}
-	return op, nil
+	op.ExpectRev = &n
+	return nil
 }
 
 // parseDefault reads a default: a string, a number, a boolean or null.
@@ -275,18 +319,16 @@ func parseDefault(raw json.RawMessage) (Default, error) {
 	return Default{Value: &s}, nil
 }
 
-func str(fields map[string]json.RawMessage, k string, dst *string) error {
-	v, ok := fields[k]
-	if !ok {
+// str decodes field k's value, if any, as a string into dst.
+func str(k string, raw json.RawMessage, dst *string) error {
+	if raw == nil {
 		return nil
 	}
-	if err := json.Unmarshal(v, dst); err != nil {
+	if err := json.Unmarshal(raw, dst); err != nil {
 		return fieldErr(k, "must be a string")
 	}
 	return nil
 }
-
-func trunc(s string) string { return textutil.Clip(s, 64) }
 
 // target is the id of the entity expect_rev is compared with.
 func (op *Op) target() string {

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -67,20 +66,72 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-type ack struct {
-	user     string
-	id       string
-	amount   int64
-	version  int64
-	attempts int
-}
-
 // Run performs one load test and returns its report. An error means the
 // test could not be carried out (a hub unreachable); violations are in the
-// report.
+// report. Its phases: create the auction, open the sockets, bid
+// (bidders.go), wait for the close, read the outcome over HTTP and check it
+// (report.go).
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	rep := &Report{Bidders: cfg.Bidders, Hubs: len(cfg.URLs)}
+	start := time.Now()
+
+	id := fmt.Sprintf("lt-%d", time.Now().UnixNano())
+	room := "auction:" + id
+	endsAt, err := createAuction(ctx, cfg.URLs[0], id, cfg.AuctionFor)
+	if err != nil {
+		return nil, err
+	}
+	rep.Auction = id
+	cfg.logf("created auction %s on %s, ending %s", id, cfg.URLs[0], endsAt.Format(time.RFC3339))
+
+	clients, err := openSockets(ctx, cfg, room)
+	defer func() {
+		for _, c := range clients {
+			if c != nil {
+				c.close()
+			}
+		}
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("opening sockets: %w", err)
+	}
+	cfg.logf("%d sockets joined %s over %d hub(s) in %s", len(clients), room, len(cfg.URLs), time.Since(start).Round(time.Millisecond))
+
+	bidStart := time.Now()
+	t := bidAll(ctx, cfg, room, clients, start)
+	rep.BidPhase = time.Since(bidStart)
+	cfg.logf("bidding done in %s: %d sent, %d accepted, %d rejected %v", rep.BidPhase.Round(time.Millisecond), t.sent.Load(), t.accepted.Load(), t.rejected.Load(), t.reasons)
+
+	cfg.logf("waiting for the auction to close at %s", endsAt.Format(time.RFC3339))
+	violations := append(t.violations, waitClosed(ctx, clients)...)
+	// Let in-flight frames land before reading what each client saw.
+	time.Sleep(200 * time.Millisecond)
+
+	rep.Sent, rep.Accepted, rep.Rejected, rep.RejectReasons = int(t.sent.Load()), len(t.acks), int(t.rejected.Load()), t.reasons
+	rep.Resends, rep.ResendsOK = t.resends, t.resendOK
+	final, err := getAuction(ctx, cfg.URLs, id)
+	if err != nil {
+		return nil, err
+	}
+	bids, err := getBids(ctx, cfg.URLs[0], id)
+	if err != nil {
+		return nil, err
+	}
+	rep.check(t.acks, final, bids, clients, violations)
+	rep.Took = time.Since(start)
+	return rep, nil
+}
+
+// withDefaults checks cfg and fills in what was left zero.
+func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.URLs) == 0 || cfg.Bidders <= 0 || cfg.BidsPerBidder <= 0 {
-		return nil, errors.New("loadtest needs at least one -url, -bidders > 0 and -bids > 0")
+		return cfg, errors.New("loadtest needs at least one -url, -bidders > 0 and -bids > 0")
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute
@@ -94,29 +145,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = rand.Uint64()
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	progress := func(format string, args ...any) {
-		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, format+"\n", args...)
-		}
-	}
-	rep := &Report{Bidders: cfg.Bidders, Hubs: len(cfg.URLs)}
-	start := time.Now()
+	return cfg, nil
+}
 
-	id := fmt.Sprintf("lt-%d", time.Now().UnixNano())
-	room := "auction:" + id
-	endsAt, err := createAuction(ctx, cfg.URLs[0], id, cfg.AuctionFor)
-	if err != nil {
-		return nil, err
+// logf writes one progress line, if progress is wanted.
+func (cfg Config) logf(format string, args ...any) {
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, format+"\n", args...)
 	}
-	rep.Auction = id
-	progress("created auction %s on %s, ending %s", id, cfg.URLs[0], endsAt.Format(time.RFC3339))
+}
 
+// openSockets opens one socket per bidder, at most 32 at a time, spread
+// round-robin over the hubs, and joins each to room. The clients that did
+// open are returned even with an error, for the caller to close.
+func openSockets(ctx context.Context, cfg Config, room string) ([]*client, error) {
 	clients := make([]*client, cfg.Bidders)
 	var dialErr error
 	var dialMu sync.Mutex
-	var joined atomic.Int64
 	sem := make(chan struct{}, 32)
 	var wg sync.WaitGroup
 	for i := range clients {
@@ -136,108 +181,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				return
 			}
 			clients[i] = c
-			joined.Add(1)
 		}(i)
 	}
 	wg.Wait()
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				c.close()
-			}
-		}
-	}()
-	if dialErr != nil {
-		return nil, fmt.Errorf("opening sockets: %w", dialErr)
-	}
-	progress("%d sockets joined %s over %d hub(s) in %s", joined.Load(), room, len(cfg.URLs), time.Since(start).Round(time.Millisecond))
+	return clients, dialErr
+}
 
-	var (
-		mu       sync.Mutex
-		acks     []ack
-		sent     atomic.Int64
-		accepted atomic.Int64
-		rejected atomic.Int64
-		reasons  = map[string]int{}
-		resendOK = true
-		resends  int
-	)
-	stopProgress := make(chan struct{})
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				progress("[%4.1fs] bids sent %d, accepted %d, rejected %d", time.Since(start).Seconds(), sent.Load(), accepted.Load(), rejected.Load())
-			case <-stopProgress:
-				return
-			}
-		}
-	}()
-	bidStart := time.Now()
+// waitClosed waits for every client to see the auction close, and lists
+// the clients that never did.
+func waitClosed(ctx context.Context, clients []*client) []string {
 	var violations []string
-	for i, c := range clients {
-		wg.Add(1)
-		go func(i int, c *client) {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
-			var first *ack
-			won, next := 0, c.min()
-			for n := 0; n < cfg.MaxTries && won < cfg.BidsPerBidder && ctx.Err() == nil; n++ {
-				// Bid at the newest minimum this bidder knows, sometimes a
-				// little above, so bids collide the way a hot auction's do.
-				amount := max(next, c.min()) + int64(rng.IntN(3))*100
-				bidID := fmt.Sprintf("%s-b%d", c.user, n)
-				sent.Add(1)
-				f, err := c.bid(ctx, room, bidID, amount)
-				if err != nil {
-					mu.Lock()
-					violations = append(violations, err.Error())
-					mu.Unlock()
-					return
-				}
-				mu.Lock()
-				if f.Type == "ack" {
-					accepted.Add(1)
-					won++
-					a := ack{user: c.user, id: bidID, amount: amount, version: f.Version, attempts: f.Attempts}
-					acks = append(acks, a)
-					if first == nil {
-						first = &a
-					}
-				} else {
-					rejected.Add(1)
-					reasons[f.Reason]++
-					if f.Min != "" {
-						next = mustCents(f.Min)
-					}
-				}
-				mu.Unlock()
-				if f.Type == "reject" && f.Reason == "ended" {
-					break
-				}
-			}
-			if first != nil {
-				// A resend of an acknowledged id must get the same ack.
-				f, err := c.bid(ctx, room, first.id, first.amount)
-				mu.Lock()
-				resends++
-				if err != nil || f.Type != "ack" || f.Version != first.version {
-					resendOK = false
-					violations = append(violations, fmt.Sprintf("resent %s: got %s version %d, first ack was version %d (%v)", first.id, f.Type, f.Version, first.version, err))
-				}
-				mu.Unlock()
-			}
-		}(i, c)
-	}
-	wg.Wait()
-	rep.BidPhase = time.Since(bidStart)
-	close(stopProgress)
-	progress("bidding done in %s: %d sent, %d accepted, %d rejected %v", rep.BidPhase.Round(time.Millisecond), sent.Load(), accepted.Load(), rejected.Load(), reasons)
-
-	// Wait for every client to see the auction close.
-	progress("waiting for the auction to close at %s", endsAt.Format(time.RFC3339))
 	for _, c := range clients {
 		select {
 		case <-c.closedSeen:
@@ -248,22 +201,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			break
 		}
 	}
-	// Let in-flight frames land before reading what each client saw.
-	time.Sleep(200 * time.Millisecond)
-
-	rep.Sent, rep.Accepted, rep.Rejected, rep.RejectReasons = int(sent.Load()), len(acks), int(rejected.Load()), reasons
-	rep.Resends, rep.ResendsOK = resends, resendOK
-	final, err := getAuction(ctx, cfg.URLs, id)
-	if err != nil {
-		return nil, err
-	}
-	bids, err := getBids(ctx, cfg.URLs[0], id)
-	if err != nil {
-		return nil, err
-	}
-	rep.check(acks, final, bids, clients, violations)
-	rep.Took = time.Since(start)
-	return rep, nil
+	return violations
 }
 
 func createAuction(ctx context.Context, base, id string, d time.Duration) (time.Time, error) {
