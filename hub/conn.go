@@ -50,7 +50,7 @@ func (c *conn) Send(frame []byte, droppable bool) bool {
 		return false
 	}
 	if droppable && len(c.out) >= cap(c.out)/2 {
-		c.hub.m.dropped.WithLabelValues("queue_half_full").Inc()
+		c.hub.m.dropped.WithLabelValues(dropQueueHalfFull).Inc()
 		return true
 	}
 	select {

@@ -19,6 +19,13 @@ const (
 	reasonError        = "error"
 )
 
+// disconnectReasons are the values of hotrow_ws_disconnects_total's reason
+// that the hub counts.
+var disconnectReasons = []string{reasonClient, reasonSlowConsumer, reasonTooBig, reasonShutdown, reasonResync}
+
+// Drop reasons (bounded label values of hotrow_ws_frames_dropped_total).
+const dropQueueHalfFull = "queue_half_full" // a droppable frame met a queue at least half full
+
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -34,6 +41,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hotrow_ws_messages_total", Help: "Client messages received, by type (unknown types counted as other).",
 		}, []string{"type"}),
 	}
+	// Every bounded series exists at zero from the start, so that rate()
+	// and increase() see the first eviction or drop on a hub (a series born
+	// at 1 hides it) and the families exist before anything happened.
+	for _, r := range disconnectReasons {
+		m.disconnects.WithLabelValues(r)
+	}
+	m.dropped.WithLabelValues(dropQueueHalfFull)
+	for t := range knownTypes {
+		m.messages.WithLabelValues(t)
+	}
+	m.messages.WithLabelValues("other")
 	if reg != nil {
 		reg.MustRegister(m.connections, m.disconnects, m.dropped, m.messages)
 	}
