@@ -4,7 +4,7 @@ ADDR    ?= :8080
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test test-deps lint bench loadtest clean
+.PHONY: run build test test-deps test-deploy lint bench loadtest image image-local clean
 
 ## run: the hub on the embedded store, UI at http://localhost:8080
 run:
@@ -14,9 +14,18 @@ run:
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/hotrow ./server
 
-## test: installs what the tests need (PostgreSQL 15, node + dynalite), then lint and every test with -race
+## test: installs what the tests need (PostgreSQL 15, node + dynalite, promtool, buildah), then lint, every test with -race, and the deploy/ checks
 test: test-deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(DEPLOY_TEST)
+
+# deploy/ is a module of its own (the Kubernetes, Prometheus and HCL
+# libraries its checks use stay out of the hub's binary).
+DEPLOY_TEST = cd deploy && $(GO) test -race -count=1 -timeout 5m ./...
+
+## test-deploy: only the deploy/ checks: manifests, Terraform, promtool, dashboard against a live hub, image
+test-deploy: test-deps
+	$(DEPLOY_TEST)
 
 ## test-deps: PostgreSQL 15 server binaries, node, dynalite (idempotent, fast when present)
 test-deps:
@@ -24,13 +33,22 @@ test-deps:
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-## lint: gofmt, go.mod tidy, go vet and staticcheck (pinned)
+## lint: gofmt, go.mod tidy, go vet and staticcheck (pinned) on both modules, terraform fmt -check
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	cd deploy && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	@# terraform is no Debian, npm or Go-proxy package: where it is missing,
+	@# say so and go on; make test's TestTerraformFormatted checks the same
+	@# layout with hclwrite, the formatter terraform fmt is built on.
+	@if command -v terraform >/dev/null; then \
+		TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive -diff deploy/terraform; \
+	else \
+		echo "lint: terraform not found, skipping terraform fmt -check (TestTerraformFormatted still checks the layout); install it from https://developer.hashicorp.com/terraform/install"; \
+	fi
 
 ## bench: the benchmarks (numbers, not pass/fail)
 bench:
@@ -39,6 +57,21 @@ bench:
 ## loadtest: 300 bidders against a running hub (make run in another terminal)
 loadtest:
 	$(GO) run ./server loadtest -url http://localhost:8080
+
+IMAGE     ?= hotrow:$(VERSION)
+CONTAINER ?= $(shell command -v docker || command -v podman || command -v buildah)
+
+## image: the container image (deploy/Dockerfile) with docker, podman or buildah; IMAGE=repo:tag to name it
+image:
+	$(CONTAINER) build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+## image-local: the image's final stage from a binary built here, with buildah (no base image to pull)
+image-local:
+	rm -rf bin/image-stage && mkdir -p bin/image-stage/out bin/image-stage/etc/ssl/certs bin/image-context
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/image-stage/out/hotrow ./server
+	cp /etc/ssl/certs/ca-certificates.crt bin/image-stage/etc/ssl/certs/
+	buildah --storage-driver vfs build --isolation chroot --pull=never --build-context build=bin/image-stage \
+		-f deploy/Dockerfile -t $(IMAGE) bin/image-context
 
 clean:
 	rm -rf bin

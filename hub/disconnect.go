@@ -46,6 +46,10 @@ var (
 	disconnectError = disconnect{label: "error"}
 )
 
+// disconnects are every disconnect reason, exported at zero from the start.
+var disconnects = []disconnect{disconnectClient, disconnectTooBig, disconnectSlowConsumer,
+	disconnectShutdown, disconnectResync, disconnectError}
+
 // disconnect ends the socket for d unless it is already ending: from here on
 // it takes no frames, and the writer writes what d says and closes. It never
 // blocks, so rooms and the read loop may call it.

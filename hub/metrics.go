@@ -37,11 +37,18 @@ func newMetrics(reg prometheus.Registerer, opTypes []string) *metrics {
 			Name: "hotrow_ws_messages_total", Help: "Client messages received, by type (unknown types counted as other).",
 		}, []string{"type"}),
 	}
+	// Every bounded series exists at zero from the start, so that rate()
+	// and increase() see the first eviction or drop on a hub (a series born
+	// at 1 hides it) and the families exist before anything happened.
+	for _, d := range disconnects {
+		m.disconnects.WithLabelValues(d.label)
+	}
+	m.droppedHalfFull = m.dropped.WithLabelValues("queue_half_full")
 	for _, t := range append(slices.Clone(wire.HubTypes), opTypes...) {
 		m.types[t] = true
 		m.messages.WithLabelValues(t)
 	}
-	m.droppedHalfFull = m.dropped.WithLabelValues("queue_half_full")
+	m.messages.WithLabelValues("other")
 	if reg != nil {
 		reg.MustRegister(m.connections, m.disconnects, m.dropped, m.messages)
 	}

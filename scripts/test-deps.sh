@@ -4,8 +4,13 @@
 #   - PostgreSQL 15 server binaries (/usr/lib/postgresql/15/bin, or $HOTROW_PG_BIN)
 #   - node + npm
 #   - dynalite, pinned in tools/package.json + tools/package-lock.json
+#   - promtool (Debian's prometheus package) and buildah, for deploy/'s checks
 # Installing system packages needs root (apt-get); without root it says what
-# to install and exits non-zero.
+# to install and exits non-zero (for promtool and buildah only under CI=true:
+# elsewhere the deploy tests that need them skip and say so).
+# terraform is not in Debian's, npm's or the Go proxy's packages: when it is
+# missing, make lint skips terraform fmt -check and says where to get it;
+# deploy's TestTerraformFormatted checks the same layout with hclwrite.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,4 +65,30 @@ else
 	# npm ci keeps the packages' own mtimes: mark the install as newer than the lock.
 	touch "$installed"
 	say "dynalite: installed $(node -p "require('$installed').version") into tools/node_modules (npm ci)"
+fi
+
+# promtool (Debian ships it in the prometheus package) and buildah.
+optional_tool() { # tool package why
+	local tool=$1 pkg=$2 why=$3
+	if command -v "$tool" >/dev/null; then
+		say "$tool: found $(command -v "$tool")"
+	elif $is_root; then
+		apt_install "$pkg"
+		command -v "$tool" >/dev/null || die "$tool: installed $pkg, but $tool is still missing"
+		say "$tool: installed ($pkg)"
+		if [ "$pkg" = prometheus ] && [ -d /run/systemd/system ]; then
+			say "note: Debian's prometheus package also enables a Prometheus server on :9090; 'systemctl disable --now prometheus' if you do not want it"
+		fi
+	elif [ "${CI:-}" = true ]; then
+		die "$tool: missing ($why); install it as root: apt-get install $pkg"
+	else
+		say "$tool: missing ($why): those tests will skip; install it as root: apt-get install $pkg"
+	fi
+}
+optional_tool promtool prometheus "promtool check/test rules on deploy/prometheus"
+optional_tool buildah buildah "building deploy/Dockerfile's final stage"
+if command -v terraform >/dev/null; then
+	say "terraform: found $(command -v terraform)"
+else
+	say "terraform: missing (no registry here has it): make lint skips terraform fmt -check; get it from https://developer.hashicorp.com/terraform/install"
 fi

@@ -94,8 +94,12 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	a.stopBg, a.bgDone = cancel, make(chan struct{})
 	go func() { defer close(a.bgDone); a.rooms.Run(ctx) }()
 	a.ready.Store(true)
+	a.metrics.MustRegister(newReadinessCollector(&a.ready, st.Ping, readyzPingTimeout))
 	return a, nil
 }
+
+// readyzPingTimeout bounds the store ping of /readyz and of each scrape.
+const readyzPingTimeout = 2 * time.Second
 
 // readyz is 200 while the hub takes sockets and the store answers.
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +107,7 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyzPingTimeout)
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable", "error": err.Error()})

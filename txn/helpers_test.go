@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"hotrow/internal/clock"
 )
@@ -103,4 +107,23 @@ func (h *logRecorder) Levels() []slog.Level {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]slog.Level(nil), h.levels...)
+}
+
+// countedSeries is how many of c's counter series are above zero (series
+// declared at zero, see Metrics.declare, are not counted).
+func countedSeries(t testing.TB, c prometheus.Collector) int {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 64)
+	go func() { c.Collect(ch); close(ch) }()
+	n := 0
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		if pb.GetCounter().GetValue() > 0 {
+			n++
+		}
+	}
+	return n
 }

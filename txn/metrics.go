@@ -1,6 +1,10 @@
 package txn
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the transaction figures every hotrow build exports. Labels are
 // bounded: kind is the room kind ("auction", "schema"), op the operation,
@@ -19,7 +23,19 @@ type Metrics struct {
 	// Duration observes each whole Run, back-off included, in seconds:
 	// hotrow_txn_duration_seconds{kind,op}.
 	Duration *prometheus.HistogramVec
+
+	// declared holds the kind/op pairs whose conflict and outcome series
+	// exist already (see declare).
+	declared sync.Map
 }
+
+// ConflictCodes are the values of the code label of
+// hotrow_txn_conflicts_total.
+var ConflictCodes = []string{CodeSerialization, CodeDSQLData, CodeDSQLSchema, CodeDeadlock,
+	CodeRateExceeded, CodeConnLost, CodeCommitUnknown, CodeTimeout}
+
+// Outcomes are the values of the outcome label of hotrow_txn_commits_total.
+var Outcomes = []Outcome{Committed, Rejected, Failed, Exhausted}
 
 // AttemptBuckets are the buckets of hotrow_txn_attempts_per_message.
 var AttemptBuckets = []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20}
@@ -63,7 +79,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 func (m *Metrics) attempt(kind, op string) {
 	if m != nil {
+		m.declare(kind, op)
 		m.Attempts.WithLabelValues(kind, op).Inc()
+	}
+}
+
+// declare creates, at zero, every conflict-code and outcome series of a
+// kind/op pair the first time the pair runs. A counter series that appears
+// only with its first increment starts at 1, and rate() and increase() never
+// see that first conflict or exhaustion: alerts on them would miss it. It
+// also makes the families exist from the first message on, which the
+// dashboards and alerts in deploy/ are checked against.
+func (m *Metrics) declare(kind, op string) {
+	if _, done := m.declared.LoadOrStore(kind+"\x00"+op, struct{}{}); done {
+		return
+	}
+	for _, c := range ConflictCodes {
+		m.Conflicts.WithLabelValues(kind, op, c)
+	}
+	for _, o := range Outcomes {
+		m.Commits.WithLabelValues(kind, op, string(o))
 	}
 }
 

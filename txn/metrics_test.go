@@ -37,8 +37,8 @@ hotrow_txn_attempts_per_message_count{kind="auction",op="bid"} 1
 	}
 	for name, n := range map[string]int{
 		"hotrow_txn_attempts_total":       1,
-		"hotrow_txn_conflicts_total":      1,
-		"hotrow_txn_commits_total":        1,
+		"hotrow_txn_conflicts_total":      len(ConflictCodes),
+		"hotrow_txn_commits_total":        len(Outcomes),
 		"hotrow_txn_attempts_per_message": 1,
 		"hotrow_txn_duration_seconds":     1,
 	} {
@@ -51,6 +51,38 @@ hotrow_txn_attempts_per_message_count{kind="auction",op="bid"} 1
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+// A kind/op pair's conflict and outcome series exist at zero from its first
+// attempt, so that rate() and increase() see the first conflict and the
+// first exhaustion; other pairs get none until they run.
+func TestMetricsDeclareSeriesAtZero(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.attempt("schema", "add_column")
+	m.attempt("schema", "add_column")
+	m.done("schema", "add_column", Result{Attempts: 1, Outcome: Committed}, 0.001)
+
+	for _, c := range ConflictCodes {
+		if got := testutil.ToFloat64(m.Conflicts.WithLabelValues("schema", "add_column", c)); got != 0 {
+			t.Errorf("conflicts{code=%q} = %v, want 0", c, got)
+		}
+	}
+	for _, o := range Outcomes {
+		want := 0.0
+		if o == Committed {
+			want = 1
+		}
+		if got := testutil.ToFloat64(m.Commits.WithLabelValues("schema", "add_column", string(o))); got != want {
+			t.Errorf("commits{outcome=%q} = %v, want %v", o, got, want)
+		}
+	}
+	if n, err := testutil.GatherAndCount(reg, "hotrow_txn_conflicts_total"); err != nil || n != len(ConflictCodes) {
+		t.Errorf("conflict series: %d (%v), want %d: one per code for the one pair that ran", n, err, len(ConflictCodes))
+	}
+	if len(ConflictCodes) != 8 || len(Outcomes) != 4 {
+		t.Errorf("%d codes and %d outcomes: update the README's metrics list and deploy/ with them", len(ConflictCodes), len(Outcomes))
 	}
 }
 

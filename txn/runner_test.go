@@ -160,8 +160,8 @@ func TestRun(t *testing.T) {
 					t.Errorf("conflicts_total{code=%q} = %v, want %d", code, got, n)
 				}
 			}
-			if got := testutil.CollectAndCount(m.Conflicts); got != len(tc.conflicts) {
-				t.Errorf("%d conflict series, want %d", got, len(tc.conflicts))
+			if got := countedSeries(t, m.Conflicts); got != len(tc.conflicts) {
+				t.Errorf("%d conflict series counted, want %d", got, len(tc.conflicts))
 			}
 			for _, o := range []Outcome{Committed, Rejected, Failed, Exhausted} {
 				want := 0.0
@@ -407,7 +407,7 @@ func TestRunParentContext(t *testing.T) {
 		if len(clk.Sleeps()) != 0 {
 			t.Errorf("backed off after cancel: %v", clk.Sleeps())
 		}
-		if got := testutil.CollectAndCount(r.Metrics.Conflicts); got != 0 {
+		if got := countedSeries(t, r.Metrics.Conflicts); got != 0 {
 			t.Errorf("counted %d conflicts for a canceled message", got)
 		}
 	})
