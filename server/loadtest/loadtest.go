@@ -68,9 +68,10 @@ func Main(args []string, stdout, stderr io.Writer) error {
 
 // Run performs one load test and returns its report. An error means the
 // test could not be carried out (a hub unreachable); violations are in the
-// report. Its phases: create the auction, open the sockets, bid
+// report. Its phases: open the sockets, create the auction, join it, bid
 // (bidders.go), wait for the close, read the outcome over HTTP and check it
-// (report.go).
+// (report.go). The auction is created only once every socket is open, so
+// its clock runs for the bidding however long dialling took.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -81,16 +82,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Bidders: cfg.Bidders, Hubs: len(cfg.URLs)}
 	start := time.Now()
 
-	id := fmt.Sprintf("lt-%d", time.Now().UnixNano())
-	room := "auction:" + id
-	endsAt, err := createAuction(ctx, cfg.URLs[0], id, cfg.AuctionFor)
-	if err != nil {
-		return nil, err
-	}
-	rep.Auction = id
-	cfg.logf("created auction %s on %s, ending %s", id, cfg.URLs[0], endsAt.Format(time.RFC3339))
-
-	clients, err := openSockets(ctx, cfg, room)
+	clients, err := openSockets(ctx, cfg)
 	defer func() {
 		for _, c := range clients {
 			if c != nil {
@@ -101,7 +93,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening sockets: %w", err)
 	}
-	cfg.logf("%d sockets joined %s over %d hub(s) in %s", len(clients), room, len(cfg.URLs), time.Since(start).Round(time.Millisecond))
+	cfg.logf("%d sockets open over %d hub(s) in %s", len(clients), len(cfg.URLs), time.Since(start).Round(time.Millisecond))
+
+	id := fmt.Sprintf("lt-%d", time.Now().UnixNano())
+	room := "auction:" + id
+	endsAt, err := createAuction(ctx, cfg.URLs[0], id, cfg.AuctionFor)
+	if err != nil {
+		return nil, err
+	}
+	rep.Auction = id
+	cfg.logf("created auction %s on %s, ending %s", id, cfg.URLs[0], endsAt.Format(time.RFC3339))
+	joinStart := time.Now()
+	if err := joinAll(ctx, clients, room); err != nil {
+		return nil, fmt.Errorf("joining %s: %w", room, err)
+	}
+	cfg.logf("%d sockets joined %s in %s", len(clients), room, time.Since(joinStart).Round(time.Millisecond))
 
 	bidStart := time.Now()
 	t := bidAll(ctx, cfg, room, clients, start)
@@ -156,35 +162,47 @@ func (cfg Config) logf(format string, args ...any) {
 }
 
 // openSockets opens one socket per bidder, at most 32 at a time, spread
-// round-robin over the hubs, and joins each to room. The clients that did
-// open are returned even with an error, for the caller to close.
-func openSockets(ctx context.Context, cfg Config, room string) ([]*client, error) {
+// round-robin over the hubs. The clients that did open are returned even
+// with an error, for the caller to close.
+func openSockets(ctx context.Context, cfg Config) ([]*client, error) {
 	clients := make([]*client, cfg.Bidders)
-	var dialErr error
-	var dialMu sync.Mutex
+	err := eachConcurrently(cfg.Bidders, func(i int) error {
+		c, err := dial(ctx, cfg.URLs[i%len(cfg.URLs)], fmt.Sprintf("bidder-%04d", i))
+		clients[i] = c
+		return err
+	})
+	return clients, err
+}
+
+// joinAll joins every client to room, at most 32 at a time.
+func joinAll(ctx context.Context, clients []*client, room string) error {
+	return eachConcurrently(len(clients), func(i int) error { return clients[i].join(ctx, room) })
+}
+
+// eachConcurrently calls fn(0..n-1), at most 32 at a time, and joins their
+// errors.
+func eachConcurrently(n int, fn func(i int) error) error {
+	var (
+		errs error
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+	)
 	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
-	for i := range clients {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int) {
+		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := dial(ctx, cfg.URLs[i%len(cfg.URLs)], fmt.Sprintf("bidder-%04d", i))
-			if err == nil {
-				err = c.join(ctx, room)
+			if err := fn(i); err != nil {
+				mu.Lock()
+				errs = errors.Join(errs, err)
+				mu.Unlock()
 			}
-			if err != nil {
-				dialMu.Lock()
-				dialErr = errors.Join(dialErr, err)
-				dialMu.Unlock()
-				return
-			}
-			clients[i] = c
-		}(i)
+		}()
 	}
 	wg.Wait()
-	return clients, dialErr
+	return errs
 }
 
 // waitClosed waits for every client to see the auction close, and lists
