@@ -87,4 +87,17 @@ type Store interface {
 	// AppliedIDs returns every idempotency record of a room, keyed by
 	// rooms.AppliedKey(user, id).
 	AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error)
+	// List returns a summary of every document, newest first.
+	List(ctx context.Context) ([]Summary, error)
+}
+
+// Summary is one document as a list shows it (GET /api/schemas): no
+// tables or columns, only how many tables it has.
+type Summary struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Version   int64     `json:"version"`
+	Tables    int       `json:"tables"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
 }
