@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"hotrow/rooms/auction"
 	"hotrow/rooms/cursors"
 	"hotrow/rooms/schema"
-	"hotrow/static"
 	"hotrow/txn"
 )
 
@@ -87,9 +85,7 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	(&auctionAPI{store: st.Auctions(), rooms: a.rooms, runner: a.runner, clock: clk, log: log,
 		newID: func() string { return randid.New(10) }}).register(mux)
 	(&schemaAPI{svc: schema.NewService(schemaDeps), log: log}).register(mux)
-	pages, _ := fs.Sub(static.FS, ".")
-	mux.Handle("GET /", http.FileServerFS(pages))
-	a.handler = mux
+	a.handler = a.registerPages(mux)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopBg, a.bgDone = cancel, make(chan struct{})
