@@ -25,6 +25,8 @@ async function poll(list) {
   list.etag = r.etag;
   const before = new Set(list.items.map((x) => x.id));
   list.items = Array.isArray(r.data) ? r.data : [];
+  // Open auctions first, ended ones after; newest first within each.
+  if (list === lists.auctions) list.items.sort((x, y) => (effectiveStatus(x) === "ended") - (effectiveStatus(y) === "ended"));
   render(list, firstLoad ? new Set() : new Set(list.items.filter((x) => !before.has(x.id)).map((x) => x.id)));
   return true;
 }

@@ -219,9 +219,9 @@ await run({
     const p = await open(await context(s), "/proof");
     await p.fill("#p-bids", "120");
     await p.fill("#p-sockets", "8");
-    await p.fill("#p-secs", "4");
+    await p.fill("#p-secs", "6");
     await p.click("#run");
-    await p.waitForFunction(() => /promises (held|were violated)|could not finish/.test(document.querySelector("#verdict").textContent),
+    await p.waitForFunction(() => /promises (held|were violated)|could not finish|Inconclusive/.test(document.querySelector("#verdict").textContent),
       null, { timeout: 90000 }).catch(() => { throw new Error("the proof never finished"); });
     const verdict = await p.textContent("#verdict");
     const failed = await p.$$eval(".inv.fail", (els) => els.map((e) => e.textContent));
