@@ -48,7 +48,7 @@ hub.join(room, {
     if (ev.state) setState(ev.state, false);
     if (ev.kind === "bid" && old && Date.parse(ev.state.ends_at) > Date.parse(old.ends_at) + 500) {
       const el = $("#extended");
-      el.textContent = `Extended: a bid in the last ${st.anti_snipe_window_s}s moved the end to ${clockTime(st.ends_at)}.`;
+      el.textContent = `Extended: a late bid moved the end to ${clockTime(st.ends_at)} (anti-snipe).`;
       el.hidden = false;
       announce(`A late bid extended the auction to ${clockTime(st.ends_at)}.`);
     }

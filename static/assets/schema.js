@@ -254,7 +254,8 @@ function fillCard(card, t, fk) {
     c.primary_key ? h("span", { class: "badge pk", title: "primary key" }, "PK") : null,
     fk.has(c.id) ? h("span", { class: "badge fk", title: "foreign key" }, "FK") : null,
     c.unique && !c.primary_key ? h("span", { class: "badge", title: "unique" }, "UQ") : null,
-    h("span", { class: "ctype" }, c.type + (c.nullable ? "" : "!"))));
+    !c.nullable && !c.primary_key ? h("span", { class: "badge", title: "not null" }, "NN") : null,
+    h("span", { class: "ctype" }, c.type)));
   if (!rows.length) rows.push(h("li", { class: "empty-cols" }, "no columns yet"));
   card.querySelector("ul").replaceChildren(...rows);
 }

@@ -68,6 +68,9 @@ export async function open(ctx, path) {
 }
 
 export async function shot(page, name) {
+  // From the top: a full-page shot of a scrolled page would paint the
+  // sticky header half-way down.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
