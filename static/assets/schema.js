@@ -54,7 +54,14 @@ hub.join(room, {
       reload();
       return;
     }
-    if (ev.by !== me && ev.kind !== "move_table") announce(describeEvent(ev));
+    if (ev.kind === "move_table") {
+      // Moves come ten a second while someone drags: only the canvas and
+      // the audit log change.
+      renderCards();
+      refreshAudit();
+      return;
+    }
+    if (ev.by !== me) announce(describeEvent(ev));
     renderAll();
     refreshSide();
   },
@@ -722,7 +729,12 @@ function cursorsFrame(frame) {
   renderPresence();
 }
 
+let presenceKey = "";
+
 function renderPresence() {
+  const key = [...people.entries()].map(([u, p]) => `${u}\u0000${p.name}`).sort().join("\u0001") + me;
+  if (key === presenceKey) return;
+  presenceKey = key;
   const items = [...people.entries()].sort(([a], [b]) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b)));
   $("#presence").replaceChildren(...items.map(([u, p]) => {
     const dot = h("span", { class: "dot", "aria-hidden": "true" }, (p.name || u).slice(0, 1));
@@ -802,6 +814,7 @@ function auditText(e) {
 }
 
 const refreshSide = debounce(() => { loadDDL(); loadAudit(); }, 300);
+const refreshAudit = debounce(loadAudit, 500);
 
 // A hint for screen-reader users on every card.
 document.body.append(h("p", { id: "card-help", class: "sr-only" }, "Press Enter to edit this table, arrow keys to move it (Shift for larger steps)."));

@@ -186,6 +186,15 @@ await run({
       return el && el.offsetTop >= x + 200;
     }, before, "B sees the table moved");
 
+    // From the keyboard: focus the card, arrow right moves it 20 px.
+    const left = await b.locator(".tcard", { hasText: "orders" }).evaluate((el) => el.offsetLeft);
+    await a.locator(".tcard", { hasText: "orders" }).focus();
+    await a.keyboard.press("ArrowRight");
+    await until(b, (x) => {
+      const el = [...document.querySelectorAll(".tcard")].find((c) => c.textContent.includes("orders"));
+      return el && el.offsetLeft === x + 20;
+    }, left, "B sees the table moved by A's arrow key");
+
     // A stale edit: A starts renaming, B renames first, A's edit comes back stale.
     await a.click(".tcard:has-text('customers') .tcard-head");
     await text(a, "#inspector-h", "Table customers", "A's inspector");
