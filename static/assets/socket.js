@@ -30,6 +30,11 @@ export class Hub {
     this.pingTimer = 0;
     this.pongTimer = 0;
     window.addEventListener("online", () => { if (this.state !== "open") this.reconnectNow(); });
+    // Leaving with a bid or edit still unanswered would drop it silently:
+    // the browser asks first.
+    window.addEventListener("beforeunload", (e) => {
+      if (this.pending.size) { e.preventDefault(); e.returnValue = ""; }
+    });
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && this.state !== "open") this.reconnectNow();
     });
