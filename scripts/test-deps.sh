@@ -3,7 +3,8 @@
 # there already (then it takes well under a second):
 #   - PostgreSQL 15 server binaries (/usr/lib/postgresql/15/bin, or $HOTROW_PG_BIN)
 #   - node + npm
-#   - dynalite, pinned in tools/package.json + tools/package-lock.json
+#   - dynalite and playwright-core, pinned in tools/package.json + tools/package-lock.json
+#   - Chromium (Debian's; playwright-core drives it and never downloads a browser)
 #   - promtool (Debian's prometheus package) and buildah, for deploy/'s checks
 # Installing system packages needs root (apt-get); without root it says what
 # to install and exits non-zero (for promtool and buildah only under CI=true:
@@ -55,16 +56,33 @@ fi
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || die "node: dynalite 4 needs node >= 20, found $(node --version)"
 
-# dynalite, from the committed lock file.
+# dynalite and playwright-core, from the committed lock file.
 tools="$repo_root/tools"
 installed="$tools/node_modules/dynalite/package.json"
-if [ -f "$installed" ] && [ ! "$tools/package-lock.json" -nt "$installed" ] && [ ! "$tools/package.json" -nt "$installed" ]; then
-	say "dynalite: found $(node -p "require('$installed').version") in tools/node_modules"
+playwright="$tools/node_modules/playwright-core/package.json"
+if [ -f "$installed" ] && [ -f "$playwright" ] && [ ! "$tools/package-lock.json" -nt "$installed" ] && [ ! "$tools/package.json" -nt "$installed" ]; then
+	say "dynalite: found $(node -p "require('$installed').version"), playwright-core $(node -p "require('$playwright').version") in tools/node_modules"
 else
-	(cd "$tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	# PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: playwright-core downloads nothing by
+	# itself, but say so in case a later version grows an install step.
+	(cd "$tools" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 	# npm ci keeps the packages' own mtimes: mark the install as newer than the lock.
 	touch "$installed"
-	say "dynalite: installed $(node -p "require('$installed').version") into tools/node_modules (npm ci)"
+	say "dynalite: installed $(node -p "require('$installed').version"), playwright-core $(node -p "require('$playwright').version") into tools/node_modules (npm ci)"
+fi
+
+# Chromium for the browser tests (HOTROW_CHROMIUM overrides the path).
+chromium="${HOTROW_CHROMIUM:-/usr/bin/chromium}"
+if [ -x "$chromium" ]; then
+	say "chromium: found $("$chromium" --version 2>/dev/null | head -n1) at $chromium"
+elif $is_root && [ -z "${HOTROW_CHROMIUM:-}" ]; then
+	apt_install chromium
+	[ -x "$chromium" ] || die "chromium: installed, but $chromium is still missing"
+	say "chromium: installed $("$chromium" --version 2>/dev/null | head -n1)"
+elif [ -n "${HOTROW_CHROMIUM:-}" ]; then
+	die "chromium: HOTROW_CHROMIUM=$chromium is not executable; fix it or unset it"
+else
+	die "chromium: missing ($chromium); install it as root: apt-get install chromium"
 fi
 
 # promtool (Debian ships it in the prometheus package) and buildah.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"hotrow/rooms/auction"
 	"hotrow/rooms/cursors"
 	"hotrow/rooms/schema"
-	"hotrow/static"
 	"hotrow/txn"
 )
 
@@ -86,9 +84,7 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
 	(&auctionAPI{svc: auction.NewService(st.Auctions(), deps), rooms: a.rooms, clock: clk, log: log}).register(mux)
 	(&schemaAPI{svc: schema.NewService(st.Schemas(), deps), log: log}).register(mux)
-	pages, _ := fs.Sub(static.FS, ".")
-	mux.Handle("GET /", http.FileServerFS(pages))
-	a.handler = mux
+	a.handler = a.registerPages(mux)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopBg, a.bgDone = cancel, make(chan struct{})

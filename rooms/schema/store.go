@@ -82,9 +82,22 @@ type Store interface {
 	Audit(ctx context.Context, id string) ([]AuditEntry, error)
 	// AppliedIDs reads the room's idempotency records.
 	rooms.AppliedReader
+	// List returns a summary of every document, newest first.
+	List(ctx context.Context) ([]Summary, error)
 }
 
 // Provider is a store that holds schema documents.
 type Provider interface {
 	Schemas() Store
+}
+
+// Summary is one document as a list shows it (GET /api/schemas): no
+// tables or columns, only how many tables it has.
+type Summary struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Version   int64     `json:"version"`
+	Tables    int       `json:"tables"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
 }

@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"hotrow/rooms"
@@ -61,6 +62,21 @@ func (a schemaStore) Audit(ctx context.Context, id string) ([]schema.AuditEntry,
 
 func (a schemaStore) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
 	return a.s.AppliedIDs(ctx, room)
+}
+
+func (a schemaStore) List(ctx context.Context) ([]schema.Summary, error) {
+	out := []schema.Summary{}
+	err := a.s.Read(ctx, func(t RoomTx) error {
+		for _, e := range t.kv.Scan(schemaDocKey("")) {
+			row := e.Val.(schemaDocRow)
+			r, _ := t.kv.Get(roomKey(schema.Room(row.ID)))
+			out = append(out, schema.Summary{ID: row.ID, Name: row.Name, Version: r.(roomRow).Version,
+				Tables: len(t.kv.Scan(schemaTablePrefix(row.ID))), CreatedAt: row.CreatedAt.UTC(), CreatedBy: row.CreatedBy})
+		}
+		return ctx.Err()
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	return out, err
 }
 
 func (t schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {

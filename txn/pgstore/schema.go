@@ -68,6 +68,27 @@ func (a schemaStore) AppliedIDs(ctx context.Context, room string) (map[string]ro
 	return a.s.AppliedIDs(ctx, room)
 }
 
+func (a schemaStore) List(ctx context.Context) ([]schema.Summary, error) {
+	rows, err := a.s.pool.Query(ctx, `SELECT d.id, d.name, d.created_by, d.created_at, r.version,
+            (SELECT count(*) FROM schema_tables t WHERE t.doc_id = d.id)
+        FROM schema_docs d JOIN rooms r ON r.room = 'schema:' || d.id
+        ORDER BY d.created_at DESC, d.id`)
+	if err != nil {
+		return nil, fmt.Errorf("listing schema documents: %w", err)
+	}
+	defer rows.Close()
+	out := []schema.Summary{}
+	for rows.Next() {
+		var s schema.Summary
+		if err := rows.Scan(&s.ID, &s.Name, &s.CreatedBy, &s.CreatedAt, &s.Version, &s.Tables); err != nil {
+			return nil, fmt.Errorf("listing schema documents: %w", err)
+		}
+		s.CreatedAt = s.CreatedAt.UTC()
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 // Load reads the document, its room version and the database's clock, its
 // tables, columns and relations in one round trip.
 func (t *schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {

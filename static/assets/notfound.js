@@ -1,0 +1,5 @@
+import { mountHeader, showConnection } from "./common.js";
+
+mountHeader();
+showConnection("open", "");
+document.getElementById("conn").hidden = true;

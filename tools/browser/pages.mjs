@@ -1,0 +1,268 @@
+// Browser scenarios against one hub (the Go test TestBrowserPages starts it
+// and passes HOTROW_BASE_URL). Each scenario uses its own contexts, so each
+// context is a different user with its own saved name.
+import { run, context, open, shot, text, until, assert, api } from "./lib.mjs";
+
+const uniq = () => Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+
+await run({
+  // The lobby: forms with errors next to their fields, and a new auction or
+  // document showing up in another window without a reload.
+  async lobby(s) {
+    // The lobby's own validation answers 400 once, on purpose; Chromium
+    // logs every 4xx answer to a fetch.
+    const a = await open(await context(s, { allow: [/status of 400 \(Bad Request\)/] }), "/");
+    const b = await open(await context(s), "/");
+    await b.evaluate(() => { window.__noReload = 1; });
+    await text(a, "#conn", "Live", "lobby A reachability");
+
+    // An empty title is caught next to the field.
+    await a.click("#auction-form button[type=submit]");
+    await text(a, "#a-title-error", "Title is required", "empty title error");
+    assert(await a.getAttribute("#a-title", "aria-invalid") === "true", "the title input is not marked invalid");
+
+    // The server's own validation lands next to the field it names.
+    await a.fill("#a-title", "Too long");
+    await a.fill("#a-dur", "31");
+    await a.selectOption("#a-unit", "86400");
+    await a.click("#auction-form button[type=submit]");
+    await text(a, "#a-dur-error", /Runs for must be at most/, "server error next to Runs for");
+
+    // A new auction appears in the other window, without a reload.
+    const title = `Brass lamp ${uniq()}`;
+    await a.fill("#a-title", title);
+    await a.fill("#a-dur", "10");
+    await a.selectOption("#a-unit", "60");
+    const t0 = Date.now();
+    await a.click("#auction-form button[type=submit]");
+    await text(b, "#auctions", title, "the new auction in the other lobby");
+    console.log(`lobby: a new auction reached the other window in ${Date.now() - t0} ms`);
+
+    // So does a schema document.
+    const name = `Warehouse ${uniq()}`;
+    await a.fill("#s-name", name);
+    const t1 = Date.now();
+    await a.click("#schema-form button[type=submit]");
+    await text(b, "#schemas", name, "the new document in the other lobby");
+    console.log(`lobby: a new schema document reached the other window in ${Date.now() - t1} ms`);
+
+    // User text is text: a hostile title shows as typed and makes no element.
+    const hostile = `<img src=x onerror="window.__pwned=1"> <b>bold</b> ${uniq()}`;
+    await api("/api/auctions", { title: hostile, starting_price: "1.00", increment: "1.00", duration_s: 600 });
+    await text(b, "#auctions", hostile, "the hostile title as text");
+    assert(await b.evaluate(() => !document.querySelector("#auctions img, #auctions b") && !window.__pwned),
+      "a title was rendered as HTML");
+    assert(await b.evaluate(() => window.__noReload === 1), "the other lobby reloaded");
+    await shot(b, "lobby");
+  },
+
+  // Two people bid in one auction to its close.
+  async auction(s) {
+    // The pages load first (the lobby), so the auction's clock starts
+    // when both people are there.
+    const a = await open(await context(s), "/"), b = await open(await context(s), "/");
+    const userA = await a.inputValue("#me"), userB = await b.inputValue("#me");
+    assert(userA !== userB, "two contexts got the same name");
+    // The name persists across a reload.
+    await a.reload();
+    assert(await a.inputValue("#me") === userA, "the name changed on reload");
+
+    // Anti-snipe keeps the auction open while they bid, however slow the
+    // machine: every accepted bid moves the end to at least 10 s later.
+    const au = await api("/api/auctions", { title: `Duel ${uniq()}`, starting_price: "10.00", increment: "1.00",
+      duration_s: 15, anti_snipe_window_s: 3600, anti_snipe_extend_s: 10 });
+    const opened = Date.now();
+    const path = `/auctions/${au.id}`;
+    await Promise.all([a.goto(path), b.goto(path)]);
+    for (const p of [a, b]) await text(p, "#conn", "Live", "connection");
+
+    // A bids the minimum and leads; B sees it.
+    await text(a, ".quick-bid[data-steps='0']", "Bid 10.00", "minimum quick bid");
+    await a.click(".quick-bid[data-steps='0']");
+    await text(a, "#standing", "You are winning at 10.00", "A winning");
+    await text(b, "#leader", userA, "B sees A lead");
+    await text(b, "#price", "10.00", "B sees the price");
+    await text(b, "#extended", "Extended: a late bid moved the end", "B sees the anti-snipe notice");
+
+    // A too-low bid is refused with a sentence.
+    await a.fill("#amount", "9.50");
+    await a.click("#bid-btn");
+    await text(a, "#outcome", "Your bid of 9.50 was too low: the minimum is now 11.00.", "too-low sentence");
+
+    // B bids +1 increment above the minimum: 12.00. A is outbid.
+    await text(b, ".quick-bid[data-steps='1']", "Bid 12.00", "+1 quick bid");
+    await b.click(".quick-bid[data-steps='1']");
+    await text(b, "#standing", "You are winning at 12.00", "B winning");
+    await text(a, "#standing", `You have been outbid: ${userB} leads at 12.00`, "A outbid");
+    await text(a, "#price", "12.00", "A's price");
+    await text(a, "#leader", userB, "A sees B lead");
+    await text(a, "#history", userB, "A's history");
+
+    // Not an amount: said before anything is sent.
+    await a.fill("#amount", "12,345.6.7");
+    await a.click("#bid-btn");
+    await text(a, "#amount-error", "is not an amount", "invalid amount");
+    await shot(a, "auction-live");
+    console.log(`auction: the bidding took ${Date.now() - opened} ms`);
+
+    // The countdown reaches zero; both show the winner, bidding disabled.
+    for (const [p, who] of [[a, "A"], [b, "B"]]) {
+      await p.waitForFunction(() => !document.querySelector("#winner").hidden, null, { timeout: 40000 })
+        .catch(() => { throw new Error(`${who} never showed the winner banner`); });
+    }
+    await text(a, "#winner", `Sold to ${userB} for 12.00`, "A's winner banner");
+    await text(b, "#winner", "You won! Final price 12.00", "B's winner banner");
+    for (const p of [a, b]) {
+      assert(await p.isDisabled("#bid-btn"), "the bid button is enabled after the close");
+      assert(await p.isDisabled("#amount"), "the amount field is enabled after the close");
+      assert(await p.isDisabled(".quick-bid[data-steps='0']"), "quick bids are enabled after the close");
+      await text(p, "#countdown-label", "Ended", "countdown at the end");
+    }
+    const fin = await api(`/api/auctions/${au.id}`);
+    assert(fin.winner === userB && fin.final_price === "12.00", `the API says ${fin.winner} at ${fin.final_price}`);
+    await shot(b, "auction-won");
+    await shot(a, "auction-ended");
+  },
+
+  // Two people in one schema document: edits, cursors, a stale edit.
+  async schema(s) {
+    const doc = await api("/api/schemas", { name: `Shop ${uniq()}` });
+    const path = `/schemas/${doc.id}`;
+    const a = await open(await context(s), path), b = await open(await context(s), path);
+    for (const p of [a, b]) await text(p, "#conn", "Live", "connection");
+    const userA = await a.inputValue("#me"), userB = await b.inputValue("#me");
+
+    // A adds a table; B sees the card.
+    await a.fill("#t-name", "customers");
+    await a.click("#table-form button[type=submit]");
+    await text(b, "#tables", "customers", "B sees A's table");
+    await text(a, "#inspector-h", "Table customers", "A's inspector");
+
+    // B selects it and adds a primary-key column; A sees it.
+    await b.click(".tcard .tcard-head");
+    await text(b, "#inspector-h", "Table customers", "B's inspector");
+    await b.fill("#new-name", "id");
+    await b.selectOption("#new-type", "bigint");
+    await b.check("form.col-form input[name=primary_key]");
+    await b.click("form.col-form button[type=submit]");
+    await text(a, ".tcard", "id", "A sees B's column");
+    await text(a, ".tcard", "PK", "A sees the primary key");
+    // And a second table related to the first.
+    await b.fill("#t-name", "orders");
+    await b.click("#table-form button[type=submit]");
+    await text(b, "#inspector-h", "Table orders", "B's inspector on orders");
+    await b.fill("#new-name", "customer_id");
+    await b.selectOption("#new-type", "bigint");
+    await b.click("form.col-form button[type=submit]");
+    await text(b, "#rel-from", "customer_id", "relation source offered");
+    await b.selectOption("#rel-to", { label: "customers.id" });
+    await b.click("form.rel-form button[type=submit]");
+    await until(a, () => document.querySelectorAll("#links path").length === 1, null, "A draws the relation");
+
+    // Cursors: each sees the other's, with the name, where it is.
+    const box = await a.locator("#canvas-wrap").boundingBox();
+    await a.mouse.move(box.x + 300, box.y + 250);
+    await a.mouse.move(box.x + 320, box.y + 260, { steps: 5 });
+    await until(b, (u) => {
+      const el = document.querySelector(`.rcursor[data-user="${u}"]`);
+      return el && !el.hidden && el.textContent.includes(u) && /translate\(3\d\dpx, 2\d\dpx\)/.test(el.style.transform);
+    }, userA, "B sees A's cursor near (320, 260)");
+    const bb = await b.locator("#canvas-wrap").boundingBox();
+    await b.mouse.move(bb.x + 100, bb.y + 400, { steps: 3 });
+    await until(a, (u) => !!document.querySelector(`.rcursor[data-user="${u}"]:not([hidden])`), userB, "A sees B's cursor");
+    await text(a, "#presence", userB, "A lists B as present");
+
+    // Dragging a table moves it for the other person too.
+    const card = a.locator(".tcard", { hasText: "customers" });
+    const head = card.locator(".tcard-head");
+    const hb = await head.boundingBox();
+    const before = await b.locator(".tcard", { hasText: "customers" }).evaluate((el) => el.offsetTop);
+    await a.mouse.move(hb.x + 20, hb.y + 10);
+    await a.mouse.down();
+    await a.mouse.move(hb.x + 100, hb.y + 240, { steps: 8 });
+    await a.mouse.up();
+    await until(b, (x) => {
+      const el = [...document.querySelectorAll(".tcard")].find((c) => c.textContent.includes("customers"));
+      return el && el.offsetTop >= x + 200;
+    }, before, "B sees the table moved");
+
+    // From the keyboard: focus the card, arrow right moves it 20 px.
+    const left = await b.locator(".tcard", { hasText: "orders" }).evaluate((el) => el.offsetLeft);
+    await a.locator(".tcard", { hasText: "orders" }).focus();
+    await a.keyboard.press("ArrowRight");
+    await until(b, (x) => {
+      const el = [...document.querySelectorAll(".tcard")].find((c) => c.textContent.includes("orders"));
+      return el && el.offsetLeft === x + 20;
+    }, left, "B sees the table moved by A's arrow key");
+
+    // A stale edit: A starts renaming, B renames first, A's edit comes back stale.
+    await a.click(".tcard:has-text('customers') .tcard-head");
+    await text(a, "#inspector-h", "Table customers", "A's inspector");
+    await a.fill("#rename-input", "clients");
+    await b.click(".tcard:has-text('customers') .tcard-head");
+    await text(b, "#inspector-h", "Table customers", "B's inspector");
+    await b.fill("#rename-input", "buyers");
+    await b.click("form.rename button[type=submit]");
+    await text(a, "#tables", "buyers", "A sees B's rename");
+    assert(await a.inputValue("#rename-input") === "clients", "A's unsaved rename was overwritten");
+    await a.click("form.rename button[type=submit]");
+    await text(a, "#notices", "Someone else changed this table (now named “buyers”)", "the stale notice");
+    await text(b, "#tables", "buyers", "B still shows buyers");
+
+    // DDL in both dialects, and the audit log.
+    await text(a, "#ddl", 'CREATE TABLE "buyers"', "PostgreSQL DDL");
+    await a.selectOption("#dialect", "dsql");
+    await text(a, "#ddl", "dialect: dsql", "DSQL DDL");
+    assert((await a.getAttribute("#download-ddl", "href")).endsWith("dialect=dsql"), "download link not on dsql");
+    await text(a, "#audit", `${userB} renamed table “customers” to “buyers”`, "the audit log");
+    await shot(a, "schema");
+    await shot(b, "schema-other");
+  },
+
+  // The proof panel runs to all green.
+  async proof(s) {
+    const p = await open(await context(s), "/proof");
+    await p.fill("#p-bids", "120");
+    await p.fill("#p-sockets", "8");
+    await p.fill("#p-secs", "6");
+    await p.click("#run");
+    await p.waitForFunction(() => /promises (held|were violated)|could not finish|Inconclusive/.test(document.querySelector("#verdict").textContent),
+      null, { timeout: 90000 }).catch(() => { throw new Error("the proof never finished"); });
+    const verdict = await p.textContent("#verdict");
+    const failed = await p.$$eval(".inv.fail", (els) => els.map((e) => e.textContent));
+    assert(/^All 6 promises held/.test(verdict) && failed.length === 0, `proof: ${verdict} ${failed.join("; ")}`);
+    assert(Number(await p.textContent("#c-accepted")) >= 1, "no bid was accepted");
+    assert(Number(await p.textContent("#c-sent")) === 120, "not every bid was sent");
+    await shot(p, "proof");
+  },
+
+  // Every page at 375 px: no sideways scroll; labels, icon, 404.
+  async phone(s) {
+    const au = await api("/api/auctions", { title: "A very long auction title that has to wrap on a small phone screen somehow",
+      starting_price: "1234567.00", increment: "1000.00", duration_s: 600 });
+    const doc = await api("/api/schemas", { name: `Phone ${uniq()}` });
+    const ctx = await context(s, { width: 375, height: 740 });
+    // The not-found page is answered 404, which Chromium logs.
+    const lost = await context(s, { width: 375, height: 740, allow: [/status of 404 \(Not Found\)/] });
+    for (const [name, path] of [["lobby", "/"], ["auction", `/auctions/${au.id}`], ["schema", `/schemas/${doc.id}`],
+      ["proof", "/proof"], ["not-found", "/no/such/page"]]) {
+      const p = await open(name === "not-found" ? lost : ctx, path);
+      await text(p, "#conn", /Live|Connecting/, "the header");
+      if (name === "auction") await text(p, "#price", "1,234,567.00", "price on the phone");
+      if (name === "lobby") await until(p, () => !document.querySelector("#auctions").hasAttribute("aria-busy"), null, "the lobby's lists");
+      if (name === "schema") await text(p, "#doc-name", "Phone", "the document's name");
+      const w = await p.evaluate(() => ({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, inner: window.innerWidth }));
+      assert(w.doc <= w.inner && w.body <= w.inner, `${name} at 375 px scrolls sideways: ${JSON.stringify(w)}`);
+      const unlabeled = await p.evaluate(() => [...document.querySelectorAll("input, select, textarea")]
+        .filter((el) => el.type !== "hidden" && !el.labels?.length && !el.getAttribute("aria-label")).map((el) => el.id || el.name));
+      assert(unlabeled.length === 0, `${name}: inputs without a label: ${unlabeled.join(", ")}`);
+      const icon = await p.evaluate(async () => {
+        const l = document.querySelector("link[rel=icon]");
+        return l ? (await fetch(l.href)).status : 0;
+      });
+      assert(icon === 200, `${name}: favicon answered ${icon}`);
+      await shot(p, `phone-${name}`);
+      await p.close();
+    }
+  },
+});
