@@ -100,6 +100,10 @@ func (t *tally) bidder(ctx context.Context, cfg Config, room string, i int, c *c
 		if f.Type == "reject" && f.Reason == "ended" {
 			break
 		}
+		if f.Type == "reject" && f.Reason == "not_started" {
+			// This machine's clock is ahead of the hub's: wait a little.
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	if first != nil {
 		t.resend(ctx, room, c, first)

@@ -70,8 +70,10 @@ func Main(args []string, stdout, stderr io.Writer) error {
 // test could not be carried out (a hub unreachable); violations are in the
 // report. Its phases: open the sockets, create the auction, join it, bid
 // (bidders.go), wait for the close, read the outcome over HTTP and check it
-// (report.go). The auction is created only once every socket is open, so
-// its clock runs for the bidding however long dialling took.
+// (report.go). The auction is created only once every socket is open, and
+// it starts a while later (three times the dialling, at least 3 s), once
+// the sockets have joined it: its clock runs for the bidding however slow
+// the machine is.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -97,17 +99,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	id := fmt.Sprintf("lt-%d", time.Now().UnixNano())
 	room := "auction:" + id
-	endsAt, err := createAuction(ctx, cfg.URLs[0], id, cfg.AuctionFor)
+	startsAt := time.Now().Add(max(3*time.Second, 3*time.Since(start))).UTC().Truncate(time.Millisecond)
+	endsAt, err := createAuction(ctx, cfg.URLs[0], id, startsAt, cfg.AuctionFor)
 	if err != nil {
 		return nil, err
 	}
 	rep.Auction = id
-	cfg.logf("created auction %s on %s, ending %s", id, cfg.URLs[0], endsAt.Format(time.RFC3339))
+	cfg.logf("created auction %s on %s, from %s to %s", id, cfg.URLs[0], startsAt.Format(time.RFC3339Nano), endsAt.Format(time.RFC3339))
 	joinStart := time.Now()
 	if err := joinAll(ctx, clients, room); err != nil {
 		return nil, fmt.Errorf("joining %s: %w", room, err)
 	}
 	cfg.logf("%d sockets joined %s in %s", len(clients), room, time.Since(joinStart).Round(time.Millisecond))
+	select {
+	case <-time.After(time.Until(startsAt)):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 
 	bidStart := time.Now()
 	t := bidAll(ctx, cfg, room, clients, start)
@@ -222,9 +230,9 @@ func waitClosed(ctx context.Context, clients []*client) []string {
 	return violations
 }
 
-func createAuction(ctx context.Context, base, id string, d time.Duration) (time.Time, error) {
+func createAuction(ctx context.Context, base, id string, startsAt time.Time, d time.Duration) (time.Time, error) {
 	body, _ := json.Marshal(map[string]any{"id": id, "title": "load test " + id, "starting_price": "1.00",
-		"increment": "1.00", "duration_s": int(d.Seconds()), "anti_snipe_window_s": 0})
+		"increment": "1.00", "starts_at": startsAt, "duration_s": int(d.Seconds()), "anti_snipe_window_s": 0})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/auctions", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
