@@ -33,8 +33,8 @@ type want struct {
 }
 
 func ok(tag string, rows ...[]string) want { return want{tag: tag, rows: rows} }
-func fails(code, msg string) want         { return want{code: code, msg: msg} }
-func job() want                           { return want{tag: "CREATE INDEX", cols: []string{"job_id"}, jobID: true} }
+func fails(code, msg string) want          { return want{code: code, msg: msg} }
+func job() want                            { return want{tag: "CREATE INDEX", cols: []string{"job_id"}, jobID: true} }
 
 type recorded struct {
 	name  string // file:case
