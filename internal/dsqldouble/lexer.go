@@ -133,7 +133,7 @@ func isIdentPart(s string, i int) bool {
 }
 
 // scanQuoted scans a quoted string or identifier starting at the quote at
-// i; a doubled quote is one quote, and with backslash escapes (E”) a
+// i; a doubled quote is one quote, and in an E-string (backslash escapes) a
 // backslash escapes the next character. It returns the end offset and the
 // unquoted value.
 func scanQuoted(s string, i int, q byte, backslash bool) (int, string) {
