@@ -128,8 +128,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// regionOf reads the region from a DSQL endpoint <id>.dsql.<region>.on.aws
+// RegionOf reads the region from a DSQL endpoint <id>.dsql.<region>.on.aws
 // (or .api.aws), or returns "".
+func RegionOf(endpoint string) string { return regionOf(endpoint) }
+
 func regionOf(endpoint string) string {
 	parts := strings.Split(strings.ToLower(endpoint), ".")
 	for i := 0; i+2 < len(parts); i++ {
