@@ -4,7 +4,7 @@ ADDR    ?= :8080
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test test-deps lint bench loadtest clean
+.PHONY: run build test test-dsql test-deps lint bench loadtest clean
 
 ## run: the hub on the embedded store, UI at http://localhost:8080
 run:
@@ -17,6 +17,13 @@ build:
 ## test: installs what the tests need (PostgreSQL 15, node + dynalite), then lint and every test with -race
 test: test-deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-dsql: the DSQL path alone, through the DSQL test double: the double against a
+## real cluster's recordings, txn/dsql end to end, migrations (three at once), the
+## stores, and 300 bidders on two hubs
+test-dsql: test-deps
+	$(GO) test -race -count=1 -timeout 10m ./internal/dsqldouble/ ./internal/pgtrace/ ./txn/dsql/
+	$(GO) test -race -count=1 -timeout 10m -run 'DSQL' ./txn/... ./server/
 
 ## test-deps: PostgreSQL 15 server binaries, node, dynalite (idempotent, fast when present)
 test-deps:

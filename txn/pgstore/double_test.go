@@ -124,7 +124,7 @@ func TestMigrateThreeAtOnceOnTheDSQLDouble(t *testing.T) {
 
 // A job that failed, or completed with an error in details (as a cluster
 // was recorded doing), fails the migration with what the job said.
-func TestMigrateReportsTheIndexJob(t *testing.T) {
+func TestMigrateReportsTheIndexJobOnTheDSQLDouble(t *testing.T) {
 	for _, tc := range []struct{ status, details, want string }{
 		{"completed", `relation "public.auctions" does not exist`, `completed with an error: relation "public.auctions" does not exist`},
 		{"failed", "out of space", "is failed: out of space"},
