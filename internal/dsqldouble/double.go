@@ -176,7 +176,8 @@ func (d *Double) accept() {
 	}
 }
 
-// Close stops the double: the listener, every session and the index
+// Close stops the double: the listener, every session (its client and
+// upstream connections are closed, so none waits on a lock) and the index
 // builder. It returns once they have all stopped.
 func (d *Double) Close() {
 	d.mu.Lock()
@@ -189,6 +190,24 @@ func (d *Double) Close() {
 	d.wg.Wait()
 	d.jobs.close()
 	d.admin.Close()
+}
+
+// track registers an upstream connection for Close to end; false when the
+// double is closing.
+func (d *Double) track(c net.Conn) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx.Err() != nil {
+		return false
+	}
+	d.conns[c] = true
+	return true
+}
+
+func (d *Double) untrack(c net.Conn) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.conns, c)
 }
 
 // Addr is the host:port to dial.

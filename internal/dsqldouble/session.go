@@ -72,7 +72,10 @@ func (s *session) serve() {
 		s.d.logf("dsqldouble: session %d: startup: %v", s.id, err)
 		return
 	}
-	defer s.up.close()
+	defer func() {
+		s.d.untrack(s.up.conn)
+		s.up.close()
+	}()
 	for {
 		msg, err := s.be.Receive()
 		if err != nil {
@@ -183,6 +186,10 @@ func (s *session) login(m *pgproto3.StartupMessage, tlsDone bool) error {
 		return s.refuse(s.be, e)
 	}
 	s.up = up
+	if !s.d.track(up.conn) {
+		up.close()
+		return errFatal
+	}
 	s.be.Send(&pgproto3.AuthenticationOk{})
 	for k, v := range up.params {
 		s.be.Send(&pgproto3.ParameterStatus{Name: k, Value: v})

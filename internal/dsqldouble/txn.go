@@ -125,6 +125,19 @@ func (s *session) run(info *stmtInfo, pt *portal, exec func() (result, error)) e
 		s.fail(e)
 		return nil
 	}
+	if info.kind == kOther && s.simple && !s.tx.explicit && !s.tx.upOpen {
+		// SET, DISCARD, ... outside a transaction: as they are, since some
+		// cannot run inside a transaction block.
+		r, err := exec()
+		if err != nil {
+			return err
+		}
+		s.out = append(s.out, r.msgs...)
+		if r.err != nil {
+			s.failed()
+		}
+		return nil
+	}
 	if err := s.openUpstream(); err != nil {
 		return err
 	}
@@ -356,7 +369,7 @@ func (s *session) finish(commit bool) (tag string, e *pgproto3.ErrorResponse, er
 		return "", conflictSchema(), rollback()
 	}
 	var refused *pgproto3.ErrorResponse
-	err = s.d.cluster.commit(s.id, tx.tables, tx.schema, s.d.now, func() error {
+	upCommit := func() error {
 		r, err := s.up.execSQL("COMMIT")
 		if err != nil {
 			return err
@@ -366,7 +379,12 @@ func (s *session) finish(commit bool) (tag string, e *pgproto3.ErrorResponse, er
 			return errCommitRefused
 		}
 		return nil
-	})
+	}
+	if tx.dml || tx.ddl > 0 {
+		err = s.d.cluster.commit(s.id, tx.tables, tx.schema, s.d.now, upCommit)
+	} else {
+		err = upCommit() // a reader: nothing for the others to know
+	}
 	if refused != nil {
 		return "", refused, nil
 	}
