@@ -116,8 +116,8 @@ func TestRewrites(t *testing.T) {
 		}
 	}
 	locks := map[string]string{
-		"SELECT a FROM t WHERE id = $1 FOR UPDATE":                   "SELECT a FROM t WHERE id = $1 ",
-		"SELECT a FROM t FOR UPDATE OF t NOWAIT":                     "SELECT a FROM t ",
+		"SELECT a FROM t WHERE id = $1 FOR UPDATE":                    "SELECT a FROM t WHERE id = $1 ",
+		"SELECT a FROM t FOR UPDATE OF t NOWAIT":                      "SELECT a FROM t ",
 		"SELECT * FROM (SELECT a FROM t FOR KEY SHARE SKIP LOCKED) x": "SELECT * FROM (SELECT a FROM t ) x",
 	}
 	for in, want := range locks {
