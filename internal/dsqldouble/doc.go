@@ -53,8 +53,12 @@
 // transaction, key, row and column sizes), its query planner, which of
 // PostgreSQL's features it lacks beyond those listed above, or what a
 // cluster answers where nothing was recorded (marked "extrapolated" in
-// answers.go). Writers may wait for each other's row locks where DSQL
-// never waits.
+// answers.go). Where it knowingly differs: writers may wait for each
+// other's row locks where DSQL never waits; a doomed write whose answer it
+// cannot recompute on the snapshot (RETURNING, INSERT ... SELECT, a
+// data-modifying WITH) gets its OC000 at the statement, not at COMMIT; a
+// SELECT ... FOR UPDATE that commits first does not fail a later writer as
+// a cluster's may; current_database() and server_version are PostgreSQL's.
 //
 // Use it from a test like testpg: New(t, Options{}) starts one in front of
 // a fresh test database.
