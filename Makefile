@@ -4,7 +4,7 @@ ADDR    ?= :8080
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test test-deps test-deploy lint bench loadtest image image-local clean
+.PHONY: run build test test-deps test-deploy test-dsql lint bench loadtest image image-local clean
 
 ## run: the hub on the embedded store, UI at http://localhost:8080
 run:
@@ -26,6 +26,13 @@ DEPLOY_TEST = cd deploy && $(GO) test -race -count=1 -timeout 5m ./...
 ## test-deploy: only the deploy/ checks: manifests, Terraform, promtool, dashboard against a live hub, image
 test-deploy: test-deps
 	$(DEPLOY_TEST)
+
+## test-dsql: the DSQL path alone, through the DSQL test double: the double against a
+## real cluster's recordings, txn/dsql end to end, migrations (three at once), the
+## stores, and 300 bidders on two hubs
+test-dsql: test-deps
+	$(GO) test -race -count=1 -timeout 10m ./internal/dsqldouble/ ./internal/pgtrace/ ./txn/dsql/
+	$(GO) test -race -count=1 -timeout 10m -run 'DSQL' ./txn/... ./server/
 
 ## test-deps: PostgreSQL 15 server binaries, node, dynalite (idempotent, fast when present)
 test-deps:

@@ -147,8 +147,11 @@ func (c *Committer[S]) Failure(err error, what, op string) Outcome {
 		what = "message"
 	}
 	msg := "the " + what + " could not be committed right now; resending the same id is safe"
-	if errors.Is(err, txn.ErrTooLarge) {
-		msg = "the " + what + "'s transaction exceeded the database's limits (Aurora DSQL: 3,000 rows, 10 MiB) and had no effect; resending will not help"
+	if limit, ok := txn.ExceededLimit(err); ok || errors.Is(err, txn.ErrTooLarge) {
+		if !ok {
+			limit = txn.LimitUnknown
+		}
+		msg = "the " + what + "'s transaction exceeded a database limit (" + limit.Describe() + ") and had no effect; resending will not help"
 	}
 	return Outcome{Reject: &Rejection{Reason: ReasonUnavailable, Message: msg}}
 }

@@ -16,7 +16,9 @@ type config struct {
 	DatabaseURL     string
 	DSQLEndpoint    string
 	DSQLUser        string
+	DSQLDialAddr    string
 	AWSRegion       string
+	AWSRegionSource string // the flag or variable AWSRegion came from
 	Migrate         bool
 	TokenSecret     string
 	HubID           string
@@ -113,7 +115,8 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL connection string; empty means the embedded store (DATABASE_URL)")
 	fs.StringVar(&c.DSQLEndpoint, "dsql-endpoint", env("DSQL_ENDPOINT", ""), "Aurora DSQL cluster endpoint (DSQL_ENDPOINT)")
 	fs.StringVar(&c.DSQLUser, "dsql-user", env("DSQL_USER", "admin"), "Aurora DSQL database role (DSQL_USER)")
-	fs.StringVar(&c.AWSRegion, "region", env("AWS_REGION", ""), "AWS region for DSQL (AWS_REGION)")
+	fs.StringVar(&c.DSQLDialAddr, "dsql-dial-addr", env("DSQL_DIAL_ADDR", ""), "host:port to dial instead of the DSQL endpoint, e.g. a proxy; TLS and tokens still name the endpoint (DSQL_DIAL_ADDR)")
+	region := fs.String("region", "", "AWS region for DSQL and DynamoDB (AWS_REGION, then AWS_DEFAULT_REGION; DSQL's is read from its endpoint)")
 	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "apply database migrations at start-up (HOTROW_MIGRATE)")
 	fs.StringVar(&c.TokenSecret, "token-secret", env("HOTROW_TOKEN_SECRET", ""), "HS256 secret; when set, sockets need ?token=JWT (HOTROW_TOKEN_SECRET)")
 	fs.StringVar(&c.HubID, "hub-id", env("HOTROW_HUB_ID", ""), "this instance's id in welcome frames (HOTROW_HUB_ID; default host name + random)")
@@ -134,6 +137,14 @@ func parseServeConfig(name string, args []string) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	switch {
+	case *region != "":
+		c.AWSRegion, c.AWSRegionSource = *region, "-region"
+	case env("AWS_REGION", "") != "":
+		c.AWSRegion, c.AWSRegionSource = env("AWS_REGION", ""), "AWS_REGION"
+	case env("AWS_DEFAULT_REGION", "") != "":
+		c.AWSRegion, c.AWSRegionSource = env("AWS_DEFAULT_REGION", ""), "AWS_DEFAULT_REGION"
 	}
 	if c.DatabaseURL != "" && c.DSQLEndpoint != "" {
 		return c, errors.New("set DATABASE_URL or DSQL_ENDPOINT, not both")

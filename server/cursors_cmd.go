@@ -26,7 +26,7 @@ func cursorsCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: cfg.DynamoEndpoint})
+	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: cfg.DynamoEndpoint, Region: cfg.awsRegion()})
 	if err != nil {
 		return fmt.Errorf("configuring DynamoDB: %w", err)
 	}

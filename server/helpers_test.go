@@ -19,7 +19,17 @@ import (
 	"hotrow/txn/pgstore"
 )
 
-func TestMain(m *testing.M) { os.Exit(testpg.Run(m)) }
+// runMainEnv makes the test binary run as the hotrow command (its
+// arguments after the binary's name), so tests can start hotrow processes
+// without building one.
+const runMainEnv = "HOTROW_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(testpg.Run(m))
+}
 
 func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {

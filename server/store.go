@@ -35,7 +35,8 @@ type store interface {
 func openStore(ctx context.Context, c config, log *slog.Logger, clk clock.Clock) (store, error) {
 	switch {
 	case c.DSQLEndpoint != "":
-		pc, err := dsql.PoolConfig(ctx, dsql.Config{Endpoint: c.DSQLEndpoint, Region: c.AWSRegion, User: c.DSQLUser})
+		pc, err := dsql.PoolConfig(ctx, dsql.Config{Endpoint: c.DSQLEndpoint, Region: c.AWSRegion, RegionSource: c.AWSRegionSource,
+			Addr: c.DSQLDialAddr, User: c.DSQLUser, ApplicationName: "hotrow/" + version})
 		if err != nil {
 			return nil, fmt.Errorf("configuring Aurora DSQL: %w", err)
 		}
@@ -44,7 +45,7 @@ func openStore(ctx context.Context, c config, log *slog.Logger, clk clock.Clock)
 			return nil, fmt.Errorf("connecting to Aurora DSQL at %s: %w", c.DSQLEndpoint, err)
 		}
 		s := pgstore.New(pool, pgstore.DSQL)
-		log.Info("store: Aurora DSQL", "endpoint", c.DSQLEndpoint, "user", c.DSQLUser)
+		log.Info("store: Aurora DSQL", "endpoint", c.DSQLEndpoint, "user", c.DSQLUser, "region", c.awsRegion(), "dial", c.DSQLDialAddr)
 		return s, migrateIfAsked(ctx, c, s, log)
 	case c.DatabaseURL != "":
 		s, err := pgstore.Open(ctx, c.DatabaseURL)
@@ -79,10 +80,19 @@ func openCursorStore(ctx context.Context, c config, log *slog.Logger) (cursors.S
 		log.Info("cursors: embedded (in memory; set DYNAMODB_TABLE to share them between hubs)")
 		return cursors.NewMemStore(), nil
 	}
-	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: c.DynamoEndpoint})
+	client, err := dynamo.NewClient(ctx, dynamo.ClientConfig{Endpoint: c.DynamoEndpoint, Region: c.awsRegion()})
 	if err != nil {
 		return nil, fmt.Errorf("configuring DynamoDB for cursors: %w", err)
 	}
 	log.Info("cursors: DynamoDB", "table", c.DynamoTable, "endpoint", c.DynamoEndpoint)
 	return dynamo.New(client, c.DynamoTable), nil
+}
+
+// awsRegion is the region for AWS clients other than DSQL's: -region,
+// AWS_REGION or AWS_DEFAULT_REGION, else the DSQL endpoint's.
+func (c config) awsRegion() string {
+	if c.AWSRegion != "" {
+		return c.AWSRegion
+	}
+	return dsql.RegionOf(c.DSQLEndpoint)
 }

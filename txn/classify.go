@@ -41,7 +41,8 @@ const (
 	CodeDSQLData      = "OC000"          // DSQL optimistic concurrency conflict on data
 	CodeDSQLSchema    = "OC001"          // DSQL conflict with a concurrent schema change
 	CodeDeadlock      = "40P01"          // PostgreSQL deadlock
-	CodeRateExceeded  = "53400"          // DSQL configuration limit / rate exceeded
+	CodeRateExceeded  = "53400"          // DSQL configuration limit / rate exceeded (new connections)
+	CodeTooManyConns  = "53300"          // too many connections (DSQL: 10,000 per cluster)
 	CodeConnLost      = "conn_lost"      // connection lost before COMMIT was sent
 	CodeCommitUnknown = "commit_unknown" // connection lost during COMMIT
 	CodeTimeout       = "timeout"        // the per-attempt deadline passed
@@ -53,7 +54,8 @@ type Verdict struct {
 	// Code labels hotrow_txn_conflicts_total{code} for retryable errors
 	// (see the Code* constants); "" otherwise.
 	Code string
-	// Slow asks for a harder back-off (rate exceeded, 53400).
+	// Slow asks for a harder back-off (53400 rate exceeded, 53300 too many
+	// connections).
 	Slow bool
 }
 
@@ -64,8 +66,12 @@ type Verdict struct {
 // In order: a [Rejection] is Reject; a [CommitUnknownError] is Retry
 // "commit_unknown"; a [ConflictError] is Retry "40001"; a *pgconn.PgError is
 // Retry for 40001 ("OC000"/"OC001" when DSQL names them in the message),
-// 40P01 and 53400 (Slow), and Fail for everything else, including 54000 (see
-// [ErrTooLarge]) and 23xxx; context.DeadlineExceeded is Retry "timeout"
+// a raw OC000 or OC001 code (as the AWS connectors accept it), 40P01, 53400
+// and 53300 (both Slow), and the connection's failures 08xxx and 57P0x
+// ("conn_lost": before COMMIT nothing was committed; a store reports a
+// failure during COMMIT as a CommitUnknownError, see [CommitError]), and Fail
+// for everything else, including 54000 (see [ErrTooLarge] and
+// [ExceededLimit]) and 23xxx; context.DeadlineExceeded is Retry "timeout"
 // (a deadline of the whole message is handled by [Runner.Run] itself);
 // a connection lost before commit is Retry "conn_lost"; anything else,
 // including context.Canceled, is Fail.
@@ -103,6 +109,12 @@ func Classify(err error) Verdict {
 }
 
 func classifyPg(e *pgconn.PgError) Verdict {
+	switch {
+	case e.Code == CodeDSQLData || e.Code == CodeDSQLSchema:
+		return Verdict{Class: Retry, Code: e.Code}
+	case connectionFailure(e.Code):
+		return Verdict{Class: Retry, Code: CodeConnLost}
+	}
 	switch e.Code {
 	case "40001":
 		switch {
@@ -116,15 +128,36 @@ func classifyPg(e *pgconn.PgError) Verdict {
 		return Verdict{Class: Retry, Code: CodeDeadlock}
 	case "53400":
 		return Verdict{Class: Retry, Code: CodeRateExceeded, Slow: true}
+	case "53300":
+		return Verdict{Class: Retry, Code: CodeTooManyConns, Slow: true}
 	}
 	// 54000 (program_limit_exceeded), 23xxx (integrity) and the rest.
 	return Verdict{Class: Fail}
 }
 
-// isTooLarge reports whether err is a 54000 from the database.
-func isTooLarge(err error) bool {
+// connectionFailure reports whether a SQLSTATE says the connection failed
+// or the server is going away: class 08 (connection exception) and 57P01
+// admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (57P04,
+// database dropped, is not worth retrying).
+func connectionFailure(code string) bool {
+	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
+}
+
+// CommitError is what a store returns for err, the error of COMMIT: when
+// the server answered with a definite error (a conflict, a constraint, a
+// limit), err itself; when the connection failed instead (an error without
+// a server answer, or one saying the connection failed or the server is
+// shutting down, 08xxx and 57P0x), a [CommitUnknownError]: the transaction
+// may have committed. nil stays nil.
+func CommitError(err error) error {
+	if err == nil {
+		return nil
+	}
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "54000"
+	if errors.As(err, &pgErr) && !connectionFailure(pgErr.Code) {
+		return err
+	}
+	return CommitUnknownError{Err: err}
 }
 
 func isCommitUnknown(err error) bool {

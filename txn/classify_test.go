@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +27,8 @@ var (
 		Message: "deadlock detected"}
 	errRate = &pgconn.PgError{Severity: "ERROR", Code: "53400",
 		Message: "rate exceeded, please retry"}
+	errTooMany = &pgconn.PgError{Severity: "FATAL", Code: "53300",
+		Message: "Unable to accept connection, too many open connections."}
 	errLimits = &pgconn.PgError{Severity: "ERROR", Code: "54000",
 		Message: "transaction row limit exceeded"}
 	errUnique = &pgconn.PgError{Severity: "ERROR", Code: "23505",
@@ -81,6 +84,19 @@ func TestClassify(t *testing.T) {
 		{"PostgreSQL 40001", errSerialization, retry("40001")},
 		{"deadlock 40P01", errDeadlock, retry("40P01")},
 		{"rate exceeded 53400", errRate, Verdict{Class: Retry, Code: "53400", Slow: true}},
+		{"too many connections 53300", errTooMany, Verdict{Class: Retry, Code: "53300", Slow: true}},
+		{"raw OC000 code", &pgconn.PgError{Code: "OC000", Message: "change conflicts with another transaction"}, retry("OC000")},
+		{"raw OC001 code", &pgconn.PgError{Code: "OC001", Message: "schema has been updated by another transaction"}, retry("OC001")},
+		{"connection failure 08006", &pgconn.PgError{Severity: "FATAL", Code: "08006", Message: "connection failure"}, retry("conn_lost")},
+		{"connection does not exist 08003", &pgconn.PgError{Severity: "FATAL", Code: "08003", Message: "connection does not exist"}, retry("conn_lost")},
+		{"admin shutdown 57P01", &pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"}, retry("conn_lost")},
+		{"crash shutdown 57P02", &pgconn.PgError{Severity: "FATAL", Code: "57P02"}, retry("conn_lost")},
+		{"cannot connect now 57P03", &pgconn.PgError{Severity: "FATAL", Code: "57P03"}, retry("conn_lost")},
+		{"database dropped 57P04", &pgconn.PgError{Severity: "FATAL", Code: "57P04"}, fail},
+		{"commit error: connection failure", CommitError(&pgconn.PgError{Severity: "FATAL", Code: "08006"}), retry("commit_unknown")},
+		{"commit error: socket", CommitError(errReset), retry("commit_unknown")},
+		{"commit error: conflict", CommitError(errOC000), retry("OC000")},
+		{"commit error: limit", CommitError(errLimits), fail},
 		{"limits 54000", errLimits, fail},
 		{"unique 23505", errUnique, fail},
 		{"foreign key 23503", errFK, fail},
@@ -140,5 +156,56 @@ func TestClassString(t *testing.T) {
 		if got := c.String(); got != want {
 			t.Errorf("Class(%d).String() = %q, want %q", int(c), got, want)
 		}
+	}
+}
+
+func TestCommitError(t *testing.T) {
+	if CommitError(nil) != nil {
+		t.Error("CommitError(nil) != nil")
+	}
+	for _, err := range []error{errOC000, errUnique, wrap(errLimits)} {
+		if got := CommitError(err); got != err {
+			t.Errorf("CommitError(%v) = %v, want it unchanged: the server answered", err, got)
+		}
+	}
+	for _, err := range []error{errReset, io.ErrUnexpectedEOF, context.DeadlineExceeded,
+		&pgconn.PgError{Code: "08006"}, &pgconn.PgError{Code: "57P01"}} {
+		var cu CommitUnknownError
+		if got := CommitError(err); !errors.As(got, &cu) || !errors.Is(got, err) {
+			t.Errorf("CommitError(%v) = %v, want a CommitUnknownError wrapping it", err, got)
+		}
+	}
+}
+
+func TestExceededLimit(t *testing.T) {
+	cases := []struct {
+		msg  string
+		want Limit
+	}{
+		{"transaction row limit exceeded", LimitRows}, // recorded from a cluster
+		{"key size too large", LimitKey},              // documented
+		{"maximum row size exceeded", LimitRow},
+		{"maximum column size exceeded", LimitColumn},
+		{"transaction size limit 10 MiB exceeded", LimitSize},
+		{"transaction age limit of 300s exceeded", LimitAge},
+		{"something else", LimitUnknown},
+	}
+	for _, tc := range cases {
+		err := wrap(&pgconn.PgError{Code: "54000", Message: tc.msg})
+		got, ok := ExceededLimit(err)
+		if !ok || got != tc.want {
+			t.Errorf("ExceededLimit(%q) = %q, %v; want %q", tc.msg, got, ok, tc.want)
+		}
+		if d := got.Describe(); d == "" {
+			t.Errorf("%q has no description", got)
+		}
+	}
+	for _, err := range []error{nil, errOC000, errors.New("54000"), &pgconn.PgError{Code: "54011", Message: "tables can have at most 255 columns"}} {
+		if l, ok := ExceededLimit(err); ok {
+			t.Errorf("ExceededLimit(%v) = %q, true; want false", err, l)
+		}
+	}
+	if !strings.Contains(LimitRows.Describe(), "3,000 rows") || !strings.Contains(LimitSize.Describe(), "10 MiB") {
+		t.Errorf("descriptions do not name the numbers: %q, %q", LimitRows.Describe(), LimitSize.Describe())
 	}
 }

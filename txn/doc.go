@@ -4,7 +4,10 @@
 // Aurora DSQL uses optimistic concurrency: write-write conflicts are found at
 // COMMIT and reported as SQLSTATE 40001 (OC000 for data, OC001 for schema),
 // never waited for. PostgreSQL at REPEATABLE READ behaves the same way and
-// adds 40P01 (deadlock). A [Runner] therefore calls the caller's attempt
+// adds 40P01 (deadlock); a cluster short of connections answers 53300 or
+// 53400 (retried with a harder back-off), and a connection that fails is
+// retried, or, during COMMIT, resolved as an unknown outcome
+// ([CommitError]). A [Runner] therefore calls the caller's attempt
 // function in a loop: it classifies every failure ([Classify]), backs off
 // with exponential backoff and full jitter between retryable ones, stops at
 // the first commit, business rejection ([Rejection]) or permanent error, and

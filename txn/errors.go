@@ -12,9 +12,10 @@ var ErrExhausted = errors.New("txn: retries exhausted")
 
 // ErrTooLarge is wrapped by the error [Runner.Run] returns for SQLSTATE 54000:
 // the transaction exceeded a database limit (on Aurora DSQL 3,000 rows or
-// 10 MiB per transaction). Retrying cannot help, so it is not retried; the
-// change must be split.
-var ErrTooLarge = errors.New("txn: transaction too large: it exceeded Aurora DSQL's limits (3,000 rows or 10 MiB per transaction) and is not retried")
+// 10 MiB per transaction, 5 minutes, or a key, row or column size; the
+// error's text says which, and [ExceededLimit] tells it to a program).
+// Retrying cannot help, so it is not retried; the change must be split.
+var ErrTooLarge = errors.New("txn: transaction too large: it exceeded a database limit and is not retried")
 
 // CommitUnknownError wraps an error from COMMIT when the connection was lost
 // (or the attempt timed out) during it: the transaction may or may not have

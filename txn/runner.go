@@ -90,8 +90,8 @@ func (r *Runner) Run(ctx context.Context, kind, op string, attempt func(ctx cont
 			return end(Failed, fmt.Errorf("txn %s/%s: stopped after %d attempts: %w (last attempt: %w)", kind, op, res.Attempts, ctxErr, err))
 		}
 		if v.Class != Retry {
-			if isTooLarge(err) {
-				return end(Failed, fmt.Errorf("txn %s/%s: %w: %w", kind, op, ErrTooLarge, err))
+			if l, ok := ExceededLimit(err); ok {
+				return end(Failed, fmt.Errorf("txn %s/%s: %w (%s): %w", kind, op, ErrTooLarge, l.Describe(), err))
 			}
 			return end(Failed, fmt.Errorf("txn %s/%s: attempt %d: %w", kind, op, res.Attempts, err))
 		}

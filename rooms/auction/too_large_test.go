@@ -19,7 +19,7 @@ func TestEngineTooLargeIsReportedNotRetried(t *testing.T) {
 	})
 	out := apply(en, bid("bob", "b1", `"100.00"`))
 	r := wantReject(t, out, "unavailable")
-	if !strings.Contains(r.Message, "limits") || !strings.Contains(r.Message, "will not help") {
+	if !strings.Contains(r.Message, "at most 3,000 rows written per transaction") || !strings.Contains(r.Message, "will not help") {
 		t.Errorf("message %q does not say the limit was exceeded", r.Message)
 	}
 	if got := e.attempts("bid"); got != 1 {

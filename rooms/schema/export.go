@@ -43,7 +43,9 @@ func ParseDialect(s string) (Dialect, error) {
 // statement is wrapped in a BEGIN/COMMIT of its own; unique columns get a
 // CREATE UNIQUE INDEX ASYNC each; numeric columns carry NUMERIC(p,s);
 // there is no SERIAL; and because DSQL has no foreign keys, relations are
-// written as comments for the application to enforce.
+// written as comments for the application to enforce. A document DSQL
+// would refuse (see dsqlProblems) is not exported: the error names every
+// column at fault.
 //
 // Constraint and index names are chosen as PostgreSQL would
 // (<table>_pkey, <table>_<column>_key, <table>_<column>_fkey), truncated
@@ -55,6 +57,14 @@ func Export(d Doc, dialect Dialect) (string, error) {
 	}
 	d = d.Clone()
 	d.Normalize()
+	var notes []string
+	if dialect == DSQL {
+		problems, n := dsqlProblems(&d)
+		if len(problems) > 0 {
+			return "", fieldErr("dialect", "Aurora DSQL would refuse this document: %s", strings.Join(problems, "; "))
+		}
+		notes = n
+	}
 	order := dependencyOrder(&d)
 	names := newNamer(&d)
 
@@ -63,6 +73,9 @@ func Export(d Doc, dialect Dialect) (string, error) {
 	fmt.Fprintf(&b, "-- dialect: %s\n", dialect)
 	if dialect == DSQL {
 		b.WriteString("-- Aurora DSQL runs one DDL statement per transaction: each statement below is its own transaction.\n")
+		for _, n := range notes {
+			b.WriteString("-- " + n + "\n")
+		}
 	}
 	b.WriteString("\n")
 	if dialect == Postgres {

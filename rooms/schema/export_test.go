@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"errors"
+	"hotrow/rooms"
 	"strings"
 	"testing"
 )
@@ -124,5 +126,61 @@ func TestExportNames(t *testing.T) {
 	}
 	if _, err := Export(m.d, "mysql"); err == nil {
 		t.Error("unknown dialect accepted")
+	}
+}
+
+// The dsql export refuses what Aurora DSQL refuses, naming each column;
+// the postgres export of the same document is fine.
+func TestExportDSQLLimits(t *testing.T) {
+	m := newMemDoc(t)
+	m.fast = true
+	tb := m.ok(`{"kind":"create_table","name":"wide"}`)
+	m.ok(`{"kind":"add_column","table":%q,"name":"code","type":"char(5000)"}`, tb)
+	m.ok(`{"kind":"add_column","table":%q,"name":"body","type":"varchar(70000)"}`, tb)
+	m.ok(`{"kind":"add_column","table":%q,"name":"ratio","type":"numeric(38,38)"}`, tb)
+	m.ok(`{"kind":"add_column","table":%q,"name":"fine","type":"varchar(65535)"}`, tb)
+	keys := m.ok(`{"kind":"create_table","name":"keys"}`)
+	for i := range 9 {
+		m.ok(`{"kind":"add_column","table":%q,"name":"k%d","type":"integer","primary_key":true}`, keys, i)
+	}
+	uniq := m.ok(`{"kind":"create_table","name":"uniq"}`)
+	for i := range 24 {
+		m.ok(`{"kind":"add_column","table":%q,"name":"u%d","type":"integer","unique":true}`, uniq, i)
+	}
+	m.ok(`{"kind":"add_column","table":%q,"name":"id","type":"integer","primary_key":true}`, uniq)
+
+	if _, err := Export(m.d, Postgres); err != nil {
+		t.Fatalf("postgres export: %v", err)
+	}
+	_, err := Export(m.d, DSQL)
+	var fe *rooms.FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("dsql export: %v, want a FieldError", err)
+	}
+	for _, want := range []string{
+		`column "wide"."code": char(5000) is over DSQL's limit of 4096 bytes`,
+		`column "wide"."body": varchar(70000) is over DSQL's limit of 65535 bytes`,
+		`column "wide"."ratio": numeric(38,38) has a scale over DSQL's 37`,
+		`table "keys": a primary key of 9 columns is over DSQL's 8`,
+		`table "uniq": 25 indexes`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), `"fine"`) {
+		t.Errorf("varchar(65535) refused: %v", err)
+	}
+
+	ok := newMemDoc(t)
+	ok.fast = true
+	tb = ok.ok(`{"kind":"create_table","name":"t"}`)
+	ok.ok(`{"kind":"add_column","table":%q,"name":"name","type":"varchar(20000)"}`, tb)
+	sql, err := Export(ok.d, DSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sql, `-- column "t"."name" varchar(20000): DSQL refuses values over 65535 bytes`) {
+		t.Errorf("no note on a length whose bytes may exceed the limit:\n%s", sql)
 	}
 }

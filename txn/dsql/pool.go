@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"strconv"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -17,11 +18,12 @@ import (
 var keptRuntimeParams = map[string]bool{"application_name": true}
 
 // PoolConfig builds a pgxpool configuration for the DSQL cluster in cfg:
-// host cfg.Endpoint, port 5432, TLS with full verification against
-// cfg.Endpoint (sslmode=verify-full, at least TLS 1.2), a freshly presigned
-// [Token] as the password of every new connection (in BeforeConnect), the
-// configured pool size and connection lifetime with jitter, and no session
-// parameters or isolation level. When cfg.Credentials is nil it loads the
+// host cfg.Endpoint, port 5432 (or cfg.Addr), TLS with full verification
+// against cfg.Endpoint (sslmode=verify-full, at least TLS 1.2; the system's
+// roots, PGSSLROOTCERT's or cfg.RootCAs), a freshly presigned [Token] as the
+// password of every new connection (in BeforeConnect), the configured pool
+// size, idle time and connection lifetime with jitter, application_name,
+// and no other session parameters and no isolation level. When cfg.Credentials is nil it loads the
 // default AWS credential chain now (config.LoadDefaultConfig); credentials
 // are retrieved, and tokens signed, only when connections are made.
 //
@@ -43,8 +45,12 @@ func PoolConfig(ctx context.Context, cfg Config) (*pgxpool.Config, error) {
 		creds = awsCfg.Credentials
 	}
 
-	connString := "host=" + quote(cfg.Endpoint) +
-		" port=" + strconv.Itoa(Port) +
+	host, port := cfg.Endpoint, strconv.Itoa(Port)
+	if cfg.Addr != "" {
+		host, port, _ = net.SplitHostPort(cfg.Addr)
+	}
+	connString := "host=" + quote(host) +
+		" port=" + quote(port) +
 		" user=" + quote(cfg.User) +
 		" dbname=" + quote(cfg.Database) +
 		" sslmode=verify-full"
@@ -62,6 +68,9 @@ func PoolConfig(ctx context.Context, cfg Config) (*pgxpool.Config, error) {
 		tlsCfg = &tls.Config{}
 	}
 	tlsCfg.ServerName = cfg.Endpoint
+	if cfg.RootCAs != nil {
+		tlsCfg.RootCAs = cfg.RootCAs
+	}
 	tlsCfg.InsecureSkipVerify = false
 	tlsCfg.VerifyPeerCertificate = nil
 	if tlsCfg.MinVersion < tls.VersionTLS12 {
@@ -74,10 +83,17 @@ func PoolConfig(ctx context.Context, cfg Config) (*pgxpool.Config, error) {
 		}
 	}
 	cc.Password = "" // set per connection
+	switch {
+	case cfg.ApplicationName != "":
+		cc.RuntimeParams["application_name"] = cfg.ApplicationName
+	case cc.RuntimeParams["application_name"] == "":
+		cc.RuntimeParams["application_name"] = DefaultApplicationName
+	}
 
 	pc.MaxConns = cfg.MaxConns
 	pc.MaxConnLifetime = cfg.MaxConnLifetime
 	pc.MaxConnLifetimeJitter = cfg.MaxConnLifetimeJitter
+	pc.MaxConnIdleTime = cfg.MaxConnIdleTime
 
 	endpoint, region, user, expiry := cfg.Endpoint, cfg.Region, cfg.User, cfg.TokenExpiry
 	pc.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {

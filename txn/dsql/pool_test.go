@@ -139,6 +139,9 @@ func TestPoolConfigRejects(t *testing.T) {
 		{"endpoint with port", func(c *Config) { c.Endpoint = testEndpoint + ":5432" }, "bare host"},
 		{"no region anywhere", func(c *Config) { c.Endpoint, c.Region = "db.example.com", "" }, "Region"},
 		{"negative MaxConns", func(c *Config) { c.MaxConns = -1 }, "MaxConns"},
+		{"region disagrees with the endpoint", func(c *Config) { c.Region, c.RegionSource = "eu-west-1", "AWS_REGION" }, "AWS_REGION says eu-west-1"},
+		{"address without port", func(c *Config) { c.Addr = "127.0.0.1" }, "host:port"},
+		{"negative idle time", func(c *Config) { c.MaxConnIdleTime = -time.Second }, "negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,5 +227,56 @@ func TestPoolSignsEveryConnection(t *testing.T) {
 	}
 	if retrieved.Load() != 2 || len(passwords) != 2 || passwords[0] == "" || passwords[1] == "" {
 		t.Errorf("2 connection attempts: credentials retrieved %d times, passwords %d", retrieved.Load(), len(passwords))
+	}
+}
+
+// The region comes from the endpoint first; a Region that agrees (in any
+// case) is fine, and one that disagrees names where it came from.
+func TestRegionFromTheEndpoint(t *testing.T) {
+	for _, region := range []string{"", "us-east-1", "US-EAST-1"} {
+		c, err := Config{Endpoint: testEndpoint, Region: region, Credentials: staticCreds()}.withDefaults()
+		if err != nil || c.Region != "us-east-1" {
+			t.Errorf("Region %q: %q, %v; want us-east-1", region, c.Region, err)
+		}
+	}
+	_, err := Config{Endpoint: testEndpoint, Region: "eu-west-1", RegionSource: "AWS_DEFAULT_REGION"}.withDefaults()
+	if err == nil || !strings.Contains(err.Error(), "us-east-1") || !strings.Contains(err.Error(), "AWS_DEFAULT_REGION") {
+		t.Errorf("a disagreeing region: %v", err)
+	}
+	c, err := Config{Endpoint: "db.example.com", Region: "eu-west-1"}.withDefaults()
+	if err != nil || c.Region != "eu-west-1" {
+		t.Errorf("an endpoint without a region: %q, %v", c.Region, err)
+	}
+}
+
+// Addr changes where the pool dials, not the name TLS verifies or the
+// token is signed for; application_name and the idle time are set.
+func TestPoolConfigAddrAndSession(t *testing.T) {
+	t.Setenv("PGAPPNAME", "")
+	pc, err := PoolConfig(context.Background(), Config{Endpoint: testEndpoint, Addr: "127.0.0.1:15432",
+		Credentials: staticCreds(), ApplicationName: "hotrow/v1.2.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := pc.ConnConfig
+	if cc.Host != "127.0.0.1" || cc.Port != 15432 || cc.TLSConfig.ServerName != testEndpoint {
+		t.Errorf("dials %s:%d verifying %q", cc.Host, cc.Port, cc.TLSConfig.ServerName)
+	}
+	if cc.RuntimeParams["application_name"] != "hotrow/v1.2.3" {
+		t.Errorf("application_name %q", cc.RuntimeParams["application_name"])
+	}
+	if pc.MaxConnIdleTime != DefaultMaxConnIdleTime {
+		t.Errorf("MaxConnIdleTime %v", pc.MaxConnIdleTime)
+	}
+	c := cc.Copy()
+	if err := pc.BeforeConnect(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if p := parseToken(t, c.Password); p.host != testEndpoint {
+		t.Errorf("token for host %q, want the endpoint", p.host)
+	}
+	pc, _ = PoolConfig(context.Background(), Config{Endpoint: testEndpoint, Credentials: staticCreds()})
+	if got := pc.ConnConfig.RuntimeParams["application_name"]; got != DefaultApplicationName {
+		t.Errorf("default application_name %q", got)
 	}
 }

@@ -6,12 +6,10 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotrow/rooms/auction"
@@ -79,9 +77,10 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 func (s *Store) Close() { s.pool.Close() }
 
 // attempt runs fn in one transaction. A COMMIT that fails without an answer
-// from the server (the connection dropped) has an unknown outcome and is
-// returned as txn.CommitUnknownError: the caller retries, and the message's
-// idempotency key resolves it.
+// from the server (the connection dropped, or the server said it is going
+// away) has an unknown outcome and is returned as txn.CommitUnknownError
+// (txn.CommitError): the caller retries, and the message's idempotency key
+// resolves it.
 func (s *Store) attempt(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.BeginTx(ctx, s.txOpts)
 	if err != nil {
@@ -94,11 +93,7 @@ func (s *Store) attempt(ctx context.Context, fn func(pgx.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
-			return fmt.Errorf("commit: %w", err)
-		}
-		return txn.CommitUnknownError{Err: err}
+		return fmt.Errorf("commit: %w", txn.CommitError(err))
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hotrow/internal/dsqldouble"
 	"hotrow/internal/testpg"
 	"hotrow/rooms"
 	"hotrow/rooms/schema"
@@ -369,6 +370,52 @@ func TestSchemaExportRebuildsInPostgres(t *testing.T) {
 		t.Errorf("dsql export made %d unique indexes, want 3 (%v)", n, err)
 	}
 	compareCatalog(t, conn2, withoutUnique(d), false)
+
+	// And as written, through the DSQL double: every transaction accepted,
+	// every unique index built by its job.
+	compareCatalog(t, applyThroughDouble(t, dsql), withoutUnique(d), false)
+}
+
+// applyThroughDouble runs a dsql export, as written, on a fresh DSQL test
+// double, waits for its index jobs, checks they completed, and returns a
+// connection through the double.
+func applyThroughDouble(t *testing.T, sql string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool := dsqlStore(t, dsqldouble.New(t, dsqldouble.Options{})).Pool()
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Release)
+	results, err := c.Conn().PgConn().Exec(ctx, sql).ReadAll()
+	if err != nil {
+		t.Fatalf("the DSQL double refused the export: %v\n%s", err, sql)
+	}
+	jobs := 0
+	for _, r := range results {
+		if r.CommandTag.String() != "CREATE INDEX" {
+			continue
+		}
+		jobs++
+		job := string(r.Rows[0][0])
+		if _, err := c.Exec(ctx, "CALL sys.wait_for_job('"+job+"')"); err != nil {
+			t.Fatal(err)
+		}
+		var status string
+		var details *string
+		if err := c.QueryRow(ctx, `SELECT status, details FROM sys.jobs WHERE job_id = $1`, job).Scan(&status, &details); err != nil {
+			t.Fatal(err)
+		}
+		if status != "completed" || details != nil {
+			t.Fatalf("index job %s: %s %v", job, status, details)
+		}
+	}
+	if jobs == 0 {
+		t.Fatal("the export created no index")
+	}
+	return c.Conn()
 }
 
 // checkDSQL runs the DSQL checker on every transaction of a dsql export.

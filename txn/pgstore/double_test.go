@@ -1,0 +1,257 @@
+package pgstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotrow/internal/clock"
+	"hotrow/internal/dsqldouble"
+	"hotrow/internal/pgtrace"
+	"hotrow/rooms"
+	"hotrow/rooms/auction"
+	"hotrow/rooms/schema/schematest"
+	"hotrow/txn"
+	"hotrow/txn/dsql"
+	"hotrow/txn/pgstore"
+)
+
+// dsqlStore is the DSQL store as a hub opens it (txn/dsql's pool, the DSQL
+// dialect), connected to the DSQL test double d.
+func dsqlStore(t *testing.T, d *dsqldouble.Double) *pgstore.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pc, err := dsql.PoolConfig(ctx, dsql.Config{Endpoint: d.Endpoint(), Addr: d.Addr(), RootCAs: d.CertPool(),
+		Credentials: dsqldouble.TestCredentialsProvider(), ApplicationName: "hotrow/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := pgstore.New(pool, pgstore.DSQL)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// migratedDSQLStore is dsqlStore after Migrate.
+func migratedDSQLStore(t *testing.T, d *dsqldouble.Double) *pgstore.Store {
+	t.Helper()
+	s := dsqlStore(t, d)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// oneSchema checks what a migrated database holds: every table once, the
+// index built by a completed job, every migration recorded once.
+func oneSchema(t *testing.T, s *pgstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	var tables, indexes, records, jobs int
+	if err := s.Pool().QueryRow(ctx, `SELECT
+        (SELECT count(*) FROM pg_tables WHERE schemaname = 'public'),
+        (SELECT count(*) FROM pg_indexes WHERE indexname = 'auctions_created_at'),
+        (SELECT count(DISTINCT version) FROM hotrow_migrations),
+        (SELECT count(*) FROM sys.jobs WHERE object_name = 'public.auctions_created_at' AND status = 'completed' AND details IS NULL)`).
+		Scan(&tables, &indexes, &records, &jobs); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 11 || indexes != 1 || records != len(pgstore.Migrations) || jobs < 1 {
+		t.Fatalf("after migrating: %d tables (want 11), %d indexes (want 1), %d migrations recorded (want %d), %d completed index jobs",
+			tables, indexes, records, len(pgstore.Migrations), jobs)
+	}
+}
+
+// hotrow migrate against something that answers as DSQL does: one DDL per
+// transaction, CREATE INDEX ASYNC, CALL sys.wait_for_job, sys.jobs; and
+// again, as a no-op.
+func TestMigrateOnTheDSQLDouble(t *testing.T) {
+	d := dsqldouble.New(t, dsqldouble.Options{})
+	s := migratedDSQLStore(t, d)
+	oneSchema(t, s)
+	if err := s.Migrate(context.Background(), nil); err != nil {
+		t.Fatalf("migrating again: %v", err)
+	}
+	oneSchema(t, s)
+}
+
+// Three hubs migrate one database at the same moment. Each one's DDL fails
+// the others' open transactions with OC001 (and, for a while after, their
+// new ones), and two of them race on every CREATE: every step is retried
+// until all three finish, and the database holds one schema.
+func TestMigrateThreeAtOnceOnTheDSQLDouble(t *testing.T) {
+	d := dsqldouble.New(t, dsqldouble.Options{SchemaSettle: 20 * time.Millisecond})
+	stores := []*pgstore.Store{dsqlStore(t, d), dsqlStore(t, d), dsqlStore(t, d)}
+	reg := prometheus.NewRegistry()
+	metrics := txn.NewMetrics(reg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(stores))
+	start := make(chan struct{})
+	for i, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.MigrateWith(ctx, &txn.Runner{Policy: pgstore.MigrationPolicy, Metrics: metrics}, nil)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("hub %d: %v", i, err)
+		}
+	}
+	oneSchema(t, stores[0])
+	t.Logf("conflicts retried: %v", conflicts(t, reg, ""))
+}
+
+// A job that failed, or completed with an error in details (as a cluster
+// was recorded doing), fails the migration with what the job said.
+func TestMigrateReportsTheIndexJobOnTheDSQLDouble(t *testing.T) {
+	for _, tc := range []struct{ status, details, want string }{
+		{"completed", `relation "public.auctions" does not exist`, `completed with an error: relation "public.auctions" does not exist`},
+		{"failed", "out of space", "is failed: out of space"},
+	} {
+		t.Run(tc.status, func(t *testing.T) {
+			d := dsqldouble.New(t, dsqldouble.Options{IndexOutcome: func(string) (string, string) { return tc.status, tc.details }})
+			err := dsqlStore(t, d).Migrate(context.Background(), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "auctions_created_at") {
+				t.Fatalf("Migrate = %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The schema store's conformance suite on the DSQL path.
+func TestSchemaStoreOnTheDSQLDouble(t *testing.T) {
+	schematest.Run(t, func(t *testing.T) schematest.Harness {
+		s := migratedDSQLStore(t, dsqldouble.New(t, dsqldouble.Options{}))
+		return schematest.Harness{Store: s.Schemas(), Log: s}
+	})
+}
+
+// A connection lost during COMMIT on the DSQL path: the double commits the
+// bid and drops the connection before answering. The retry resolves it
+// through the bid's idempotency key: one bid row, one ack with the version
+// it committed as.
+func TestCommitLostOnTheDSQLDouble(t *testing.T) {
+	d := dsqldouble.New(t, dsqldouble.Options{})
+	s := migratedDSQLStore(t, d)
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	runner := &txn.Runner{Metrics: txn.NewMetrics(reg)}
+	deps := rooms.Deps{Runner: runner, Clock: clock.Real{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := auction.NewService(s.Auctions(), deps).Create(ctx, auction.CreateRequest{ID: "cut", Title: "Cut",
+		StartingPrice: "5.00", Increment: "1.00"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	en := auction.RoomKind(s.Auctions(), deps).New("cut")
+	if _, err := en.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d.CutNextCommit()
+	amount, _ := json.Marshal("5.00")
+	out := en.Apply(ctx, &rooms.Mutation{Op: "bid", ID: "b1", User: "ann", Payload: amount})
+	if out.Reject != nil || out.Version != 2 {
+		t.Fatalf("after a lost COMMIT: %+v %+v, want ack version 2", out, out.Reject)
+	}
+	bids, err := s.Auctions().Bids(ctx, "cut")
+	if err != nil || len(bids) != 1 || bids[0].MsgID != "b1" {
+		t.Fatalf("bids = %+v (%v), want exactly b1", bids, err)
+	}
+	if got := conflicts(t, reg, txn.CodeCommitUnknown); got != 1 {
+		t.Fatalf("commit_unknown retries counted = %v, want 1", got)
+	}
+}
+
+// conflicts sums hotrow_txn_conflicts_total for code ("" = every code).
+func conflicts(t *testing.T, reg *prometheus.Registry, code string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != "hotrow_txn_conflicts_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "code" && (code == "" || l.GetValue() == code) {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
+}
+
+// The round trips of one bid on the DSQL path, counted by the pgx tracer
+// and on the wire by the double, once statements are cached. On DSQL each
+// one costs the network's latency, and a hot room commits one bid at a
+// time.
+func TestRoundTripsOfABidOnTheDSQLDouble(t *testing.T) {
+	d := dsqldouble.New(t, dsqldouble.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pc, err := dsql.PoolConfig(ctx, dsql.Config{Endpoint: d.Endpoint(), Addr: d.Addr(), RootCAs: d.CertPool(),
+		Credentials: dsqldouble.TestCredentialsProvider(), MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &pgtrace.RoundTrips{}
+	pc.ConnConfig.Tracer = rt
+	pc.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := pgstore.New(pool, pgstore.DSQL)
+	defer s.Close()
+	if err := s.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	runner := &txn.Runner{}
+	deps := rooms.Deps{Runner: runner, Clock: clock.Real{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := auction.NewService(s.Auctions(), deps).Create(ctx, auction.CreateRequest{ID: "rt", Title: "Round trips",
+		StartingPrice: "1.00", Increment: "1.00"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	en := auction.RoomKind(s.Auctions(), deps).New("rt")
+	if _, err := en.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bid := func(ctx context.Context, id, amount string) {
+		raw, _ := json.Marshal(amount)
+		if out := en.Apply(ctx, &rooms.Mutation{Op: "bid", ID: id, User: "ann", Payload: raw}); out.Reject != nil {
+			t.Fatalf("bid %s: %+v", id, out.Reject)
+		}
+	}
+	bid(ctx, "warm", "1.00") // statements cached from here on
+	before := d.RoundTrips()
+	sctx, scope := rt.Scope(ctx)
+	bid(sctx, "b1", "2.00")
+	wire := d.RoundTrips() - before
+	if scope.N() != wire {
+		t.Fatalf("a bid: the tracer counted %d round trips, the wire %d", scope.N(), wire)
+	}
+	t.Logf("a bid takes %d round trips", wire)
+}
