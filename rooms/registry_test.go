@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -674,5 +675,54 @@ func TestDrainAnswersQueuedMutations(t *testing.T) {
 		if len(eng.started) != 0 {
 			t.Fatalf("round %d: a queued mutation ran after drain began", round)
 		}
+	}
+}
+
+// countingLog counts the store reads of room versions.
+type countingLog struct {
+	rooms.Log
+	versions atomic.Int64
+}
+
+func (l *countingLog) Versions(ctx context.Context, names []string) (map[string]int64, error) {
+	l.versions.Add(1)
+	return l.Log.Versions(ctx, names)
+}
+
+// A storm of joins queued behind a busy room costs one catch-up with the
+// store, not one per joiner, and every joiner gets its joined frame with
+// the state, in order, after the mutation that was running.
+func TestJoinStormIsOneCatchUp(t *testing.T) {
+	eng := &slowEngine{started: make(chan string, 1), release: make(chan struct{})}
+	log := &countingLog{Log: memstore.New(clock.NewFake(t0))}
+	r := rooms.NewRegistry(rooms.MustKinds(rooms.Kind{Name: "slow", New: func(string) rooms.Engine { return eng }}), log,
+		prometheus.NewRegistry(), rooms.Config{Clock: clock.NewFake(t0), Logger: quiet})
+	t.Cleanup(func() { _ = r.Drain(context.Background()) })
+	ctx := context.Background()
+	busy := &sub{name: "busy"}
+	if err := r.Mutate(ctx, "slow:x", &rooms.Mutation{Op: "bid", ID: "m1", User: "u", Reply: busy}); err != nil {
+		t.Fatal(err)
+	}
+	<-eng.started
+	const joiners = 100
+	subs := make([]*sub, joiners)
+	for i := range subs {
+		subs[i] = &sub{name: fmt.Sprint("s", i)}
+		if err := r.Join(ctx, "slow:x", subs[i], nil, "j"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := log.versions.Load()
+	close(eng.release)
+	for _, s := range subs {
+		waitFor(t, s.name+" joined", func() bool { _, ok := s.find("joined", ""); return ok })
+		f, _ := s.find("joined", "")
+		// slowEngine commits no event: the version stays 1, its state moved.
+		if f.Version != 1 || string(f.State) != `{"v":2}` {
+			t.Fatalf("%s joined %+v, want the state after the mutation", s.name, f)
+		}
+	}
+	if n := log.versions.Load() - before; n != 1 {
+		t.Fatalf("%d joins cost %d catch-ups with the store, want 1", joiners, n)
 	}
 }

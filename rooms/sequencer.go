@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -188,7 +189,11 @@ func (s *sequencer) handle(req request) {
 	}
 	switch req.kind {
 	case reqJoin:
-		s.join(req)
+		joins, next := s.moreJoins(req)
+		s.join(joins)
+		if next != nil {
+			s.handle(*next)
+		}
 	case reqLeave:
 		delete(s.subs, req.sub)
 		if req.reply {
@@ -236,35 +241,74 @@ func (s *sequencer) refuse(req request) {
 	}
 }
 
-func (s *sequencer) join(req request) {
+// maxJoinBatch bounds how many queued joins one catch-up serves.
+const maxJoinBatch = 256
+
+// moreJoins takes the joins queued right behind req, so that a storm of
+// joins costs one catch-up with the store, not one each. It stops at the
+// first other request and returns it too, to be handled next.
+func (s *sequencer) moreJoins(req request) ([]request, *request) {
+	joins := []request{req}
+	for len(joins) < maxJoinBatch && !s.draining() {
+		select {
+		case r := <-s.inbox:
+			if r.kind != reqJoin {
+				return joins, &r
+			}
+			joins = append(joins, r)
+		default:
+			return joins, nil
+		}
+	}
+	return joins, nil
+}
+
+// join answers joins after catching up with the store (and closing the room
+// if it is due): a recovery with the events missed since a version when the
+// log still has them, else the full state, encoded once for all of them.
+func (s *sequencer) join(joins []request) {
 	s.catchUp()
 	s.closeIfDue()
 	known := s.known.Load()
+	var state json.RawMessage
+	for _, req := range joins {
+		if s.replay(req, known) {
+			continue
+		}
+		if state == nil {
+			state, _ = json.Marshal(s.engine.State(s.clock().Now()))
+		}
+		frame := wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, State: state})
+		if req.sub.Send(frame, false) {
+			s.subs[req.sub] = struct{}{}
+		}
+	}
+}
+
+// replay answers a join with since by the events missed since, when the log
+// still holds them all; it reports whether it answered.
+func (s *sequencer) replay(req request, known int64) bool {
 	if since := req.since; since != nil && *since > 0 && *since <= known && known-*since <= s.reg.cfg.MaxReplay {
 		ctx, cancel := s.opCtx()
 		evs, err := s.reg.log.EventsAfter(ctx, s.room, *since, known)
 		cancel()
 		if err == nil && int64(len(evs)) == known-*since {
 			if !req.sub.Send(wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, Recovered: true}), false) {
-				return
+				return true
 			}
 			for _, ev := range evs {
 				if !req.sub.Send(ev.Frame(), false) {
-					return
+					return true
 				}
 			}
 			s.subs[req.sub] = struct{}{}
-			return
+			return true
 		}
 		if err != nil {
 			s.reg.cfg.Logger.Warn("replaying events for join failed; sending full state", "room", s.room, "err", err)
 		}
 	}
-	frame := wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known,
-		State: s.engine.State(s.clock().Now())})
-	if req.sub.Send(frame, false) {
-		s.subs[req.sub] = struct{}{}
-	}
+	return false
 }
 
 func (s *sequencer) mutate(m *Mutation) {
