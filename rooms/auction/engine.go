@@ -13,9 +13,10 @@ import (
 // the room's sequencer.
 type Engine struct {
 	// Committer runs bids as idempotent transactions and knows which bids
-	// committed: a resend is answered from it, and a bid below the minimum
-	// is early-rejected only when it is not Known there (a bid committed
-	// later than the version this hub knows cannot be below the minimum).
+	// committed: a resend is answered through its Lookup, and a bid below
+	// the minimum is early-rejected only when Lookup finds it NotCommitted
+	// (a bid committed later than the version this hub knows cannot be
+	// below the minimum).
 	rooms.Committer[Store]
 	a Auction
 }
@@ -73,12 +74,15 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	if err != nil {
 		return rooms.Outcome{Reject: reject(ReasonInvalidAmount, "%s", err)}
 	}
-	if out, ok := e.Answer(m); ok {
+	// A resend gets its original ack, however old; and only a bid certainly
+	// not committed may be rejected early.
+	out, prior := e.Lookup(ctx, m)
+	if prior == rooms.Committed {
 		return out
 	}
 	// Monotonic early rejection: the price only rises, so a bid below the
 	// minimum of a committed state is certainly too low.
-	if !e.Known(m) {
+	if prior == rooms.NotCommitted {
 		if e.a.Closed {
 			return rooms.Outcome{Reject: reject(ReasonEnded, "the auction is closed")}
 		}
