@@ -26,6 +26,8 @@ import (
 type Harness struct {
 	Store auction.Store
 	Log   rooms.Log
+	// Rooms is the same store as compaction sees it.
+	Rooms rooms.CompactStore
 	// FailCommits, when set, makes every commit fail with err until it is
 	// called with nil. When nil, the suite fails transactions after their
 	// writes, before COMMIT, instead.
@@ -46,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"CloseRoundTrip", testCloseRoundTrip},
 		{"MoneyAtItsLimits", testMoneyAtItsLimits},
 		{"EngineResendsAcrossHubs", testEngineResendsAcrossHubs},
+		{"ResendsOfAnyAge", testResendsOfAnyAge},
+		{"CompactKeepsPromises", testCompactKeepsPromises},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
