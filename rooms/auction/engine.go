@@ -95,12 +95,10 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 		if err != nil {
 			return rooms.Event{}, err
 		}
-		na, rej := a.PlaceBid(amount, m.User, now)
+		na, b, ev, rej := BidWrite(a, v, amount, m.User, m.ID, now)
 		if rej != nil {
 			return rooms.Event{}, rej
 		}
-		ev := newEvent(&na, v+1, KindBid, m.User, now, BidData{Amount: amount, Bidder: m.User, EndsAt: na.EndsAt.UTC(), ID: m.ID})
-		b := Bid{AuctionID: e.ID, Version: v + 1, Amount: amount, Bidder: m.User, At: now, MsgID: m.ID}
 		return ev, tx.SaveBid(ctx, na, b, ev, st.Applied(ev.Version))
 	})
 }
