@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // AppliedRecord is one stored idempotency record with its key.
@@ -23,7 +24,8 @@ type AppliedStore interface {
 	// after < version <= upto, oldest first (an index on (room, version);
 	// a room has at most one record per version).
 	AppliedAfter(ctx context.Context, room string, after, upto int64, limit int) ([]AppliedRecord, error)
-	// Summaries returns the room's stored summary segments, by Seg.
+	// Summaries returns the room's stored summary segments, by Seg. The
+	// filters returned are the caller's to keep and change.
 	Summaries(ctx context.Context, room string) ([]SummaryRow, error)
 	// SaveSummary stores a segment: it inserts it, or replaces the stored
 	// one with the same Seg, From and End when that covers fewer versions;
@@ -54,12 +56,30 @@ func LoadAppliedIDs(ctx context.Context, st AppliedStore, room string, version i
 		log.Warn("idempotency summary partly unusable; reading its versions' ids from the records", "room", room, "err", bad)
 	}
 	s.sum = sum
+	if behind := s.cfg.target(version) - s.sum.cover; behind > catchUpAlone*s.cfg.Step {
+		// Once per room (its next load finds the summary stored): reading
+		// this many records takes longer than a load is given, and stopping
+		// early only means doing it again.
+		if log != nil {
+			log.Info("idempotency summary missing or behind: building it from the room's records, once", "room", room, "versions", behind)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), catchUpTimeout)
+		defer cancel()
+	}
 	if err := s.scan(ctx, st, room, version, s.cfg.target(version), log); err != nil {
 		return s, err
 	}
 	s.sum.fit(s.cfg.Budget)
 	return s, nil
 }
+
+// A load that finds its summary more than catchUpAlone steps behind builds
+// it within catchUpTimeout rather than the load's own deadline.
+const (
+	catchUpAlone   = 16
+	catchUpTimeout = 10 * time.Minute
+)
 
 // SummarizeApplied brings the stored summary of room, at version, up to
 // date without keeping anything: what `hotrow compact` does for each room so

@@ -12,14 +12,14 @@ import (
 // filter one hub stores is read by every other: the encoding is a format.
 //
 // m is a multiple of foldAlign bits, so the filter can be folded (halved,
-// OR-ing the two halves) up to foldMax times: it then answers exactly the
+// OR-ing the two halves) at least foldMax times: it then answers exactly the
 // same "no"s for the keys it holds, with more false "maybe"s, in half the
 // memory. Probing takes (h1 + i*h2) mod m, and since m/2 divides m, a
 // folded filter is probed the same way with its own m.
 type bloom struct {
-	k    uint32   // probes per key
-	m    uint64   // bits
-	bits []uint64 // m/64 words
+	k    uint32 // probes per key
+	m    uint64 // bits
+	bits []byte // m/8 bytes, bit j in bits[j/8] at 1<<(j%8): the stored layout
 }
 
 const (
@@ -58,14 +58,14 @@ func newBloom(n int64, p float64) *bloom {
 	m := (uint64(bits) + foldAlign - 1) / foldAlign * foldAlign
 	k := uint32(math.Round(float64(m) / float64(n) * math.Ln2))
 	k = min(max(k, 1), 16)
-	return &bloom{k: k, m: m, bits: make([]uint64, m/64)}
+	return &bloom{k: k, m: m, bits: make([]byte, m/8)}
 }
 
 func (b *bloom) add(h keyHash) {
 	x := h.h1
 	for i := uint32(0); i < b.k; i++ {
 		j := x % b.m
-		b.bits[j/64] |= 1 << (j % 64)
+		b.bits[j/8] |= 1 << (j % 8)
 		x += h.h2
 	}
 }
@@ -75,7 +75,7 @@ func (b *bloom) mayContain(h keyHash) bool {
 	x := h.h1
 	for i := uint32(0); i < b.k; i++ {
 		j := x % b.m
-		if b.bits[j/64]&(1<<(j%64)) == 0 {
+		if b.bits[j/8]&(1<<(j%8)) == 0 {
 			return false
 		}
 		x += h.h2
@@ -89,7 +89,7 @@ func (b *bloom) canFold() bool { return b.m%(2*64) == 0 && b.m/2 >= 64 }
 // fold halves the filter: bit j of the result is bit j or bit j+m/2.
 func (b *bloom) fold() {
 	half := len(b.bits) / 2
-	out := make([]uint64, half)
+	out := make([]byte, half) // a new array, so the old one is freed
 	for j := range out {
 		out[j] = b.bits[j] | b.bits[j+half]
 	}
@@ -97,21 +97,22 @@ func (b *bloom) fold() {
 }
 
 // bytes is the filter's size in memory.
-func (b *bloom) bytes() int { return len(b.bits) * 8 }
+func (b *bloom) bytes() int { return len(b.bits) }
 
-// encode is the stored form: format, k, m (little-endian), the words.
+// encode is the stored form: format, k, m (little-endian), the bits.
 func (b *bloom) encode() []byte {
-	out := make([]byte, bloomHeader+8*len(b.bits))
+	out := make([]byte, bloomHeader+len(b.bits))
 	out[0], out[1] = bloomFormat, byte(b.k)
 	binary.LittleEndian.PutUint64(out[2:], b.m)
-	for i, w := range b.bits {
-		binary.LittleEndian.PutUint64(out[bloomHeader+8*i:], w)
-	}
+	copy(out[bloomHeader:], b.bits)
 	return out
 }
 
 var errBloomFormat = errors.New("not a filter this hub can read")
 
+// decodeBloom reads a stored filter. It keeps p's bits, without copying
+// them: p becomes the filter's (AppliedStore.Summaries hands over what it
+// returns).
 func decodeBloom(p []byte) (*bloom, error) {
 	if len(p) < bloomHeader || p[0] != bloomFormat {
 		return nil, errBloomFormat
@@ -120,9 +121,6 @@ func decodeBloom(p []byte) (*bloom, error) {
 	if b.k < 1 || b.k > 16 || b.m == 0 || b.m%64 != 0 || uint64(len(p)-bloomHeader) != b.m/8 {
 		return nil, fmt.Errorf("%w: k=%d m=%d in %d bytes", errBloomFormat, b.k, b.m, len(p))
 	}
-	b.bits = make([]uint64, b.m/64)
-	for i := range b.bits {
-		b.bits[i] = binary.LittleEndian.Uint64(p[bloomHeader+8*i:])
-	}
+	b.bits = p[bloomHeader:]
 	return b, nil
 }

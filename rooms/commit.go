@@ -31,22 +31,26 @@ type Committer[S AppliedStore] struct {
 
 // NewCommitter is the committer of room kind:id on store st.
 func NewCommitter[S AppliedStore](kind, id string, d Deps, st S) Committer[S] {
-	return Committer[S]{Deps: d, Kind: kind, ID: id, Room: kind + ":" + id, Store: st}
+	return Committer[S]{Deps: d.WithDefaults(), Kind: kind, ID: id, Room: kind + ":" + id, Store: st}
 }
 
 // Load reads the room with get (its committed state and version), then
 // what this hub keeps of its ids: the stored summary and the records after
 // it (LoadAppliedIDs), never the room's whole history.
 func (c *Committer[S]) Load(ctx context.Context, get func(ctx context.Context) (int64, error)) (int64, error) {
+	start := c.Clock.Now()
 	v, err := get(ctx)
 	if err != nil {
 		return 0, err
 	}
+	state := c.Clock.Now()
 	ids, err := LoadAppliedIDs(ctx, c.Store, c.Room, v, c.IDs, c.Logger)
 	if err != nil {
 		return 0, err
 	}
 	c.Applied = ids
+	c.Logger.Debug("room loaded", "room", c.Room, "version", v, "state_took", state.Sub(start),
+		"ids_took", c.Clock.Now().Sub(state), "window_ids", ids.Len(), "summary_covers", ids.Cover(), "summary_bytes", ids.SummaryBytes())
 	return v, nil
 }
 

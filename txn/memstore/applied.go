@@ -43,7 +43,9 @@ func (s *Store) Summaries(ctx context.Context, room string) ([]rooms.SummaryRow,
 			if !ok {
 				return ctx.Err()
 			}
-			out = append(out, r.(rooms.SummaryRow))
+			row := r.(rooms.SummaryRow)
+			row.Filter = append([]byte(nil), row.Filter...) // the caller's to keep
+			out = append(out, row)
 		}
 	})
 	return out, err
