@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"hotrow/txn"
 )
 
 // AppliedRecord is one stored idempotency record with its key.
@@ -143,13 +145,22 @@ func (s *AppliedIDs) store(ctx context.Context, st AppliedStore, room string, se
 		if sealedOnly && r.Covered < r.End {
 			continue
 		}
-		if err := st.SaveSummary(ctx, room, r); err != nil {
+		err := st.SaveSummary(ctx, room, r)
+		switch {
+		case err == nil:
+			s.sum.markStored(r)
+		case txn.Classify(err).Class == txn.Retry:
+			// Another hub saved the same segment at the same moment: what
+			// it stored is as good. The next step saves again if needed.
+			if log != nil {
+				log.Debug("idempotency summary saved by another hub meanwhile", "room", room, "segment", r.Seg)
+			}
+		default:
 			if log != nil {
 				log.Warn("storing the idempotency summary failed; the next load reads more records", "room", room, "segment", r.Seg, "err", err)
 			}
 			return
 		}
-		s.sum.markStored(r)
 	}
 }
 

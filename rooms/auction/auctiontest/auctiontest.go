@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"EngineResendsAcrossHubs", testEngineResendsAcrossHubs},
 		{"ResendsOfAnyAge", testResendsOfAnyAge},
 		{"CompactKeepsPromises", testCompactKeepsPromises},
+		{"SummaryRows", testSummaryRows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

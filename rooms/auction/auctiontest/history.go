@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -266,4 +267,68 @@ func (b *batchWatch) DeleteEvents(ctx context.Context, room string, after, upto 
 		b.t.Errorf("one transaction deletes events (%d, %d] of %s: more than %d", after, upto, room, b.batch)
 	}
 	return b.CompactStore.DeleteEvents(ctx, room, after, upto)
+}
+
+// SaveSummary keeps, for each segment, the stored filter covering the most
+// versions in the layout it was first stored with; Summaries hands back
+// filters the caller may change.
+func testSummaryRows(t *testing.T, e *env) {
+	ctx := context.Background()
+	const room = "auction:sum"
+	row := func(seg int, from, end, covered int64, fill byte) rooms.SummaryRow {
+		return rooms.SummaryRow{Seg: seg, From: from, End: end, Covered: covered, Filter: []byte{fill, fill, fill}}
+	}
+	read := func() []rooms.SummaryRow {
+		t.Helper()
+		rows, err := e.s.Summaries(ctx, room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	if rows := read(); len(rows) != 0 {
+		t.Fatalf("a room without summary has %d rows", len(rows))
+	}
+	for _, step := range []struct {
+		r    rooms.SummaryRow
+		want byte // the filter stored for segment 0 afterwards
+	}{
+		{row(0, 0, 16, 8, 1), 1},
+		{row(0, 0, 16, 4, 2), 1},  // covers less: ignored
+		{row(0, 0, 32, 12, 3), 1}, // another layout: ignored
+		{row(0, 0, 16, 12, 4), 4}, // covers more: replaces
+		{row(1, 16, 48, 20, 5), 4},
+	} {
+		if err := e.s.SaveSummary(ctx, room, step.r); err != nil {
+			t.Fatalf("save %+v: %v", step.r, err)
+		}
+		if rows := read(); rows[0].Filter[0] != step.want || rows[0].End != 16 {
+			t.Fatalf("after saving %+v segment 0 is %+v, want filter %d", step.r, rows[0], step.want)
+		}
+	}
+	rows := read()
+	if len(rows) != 2 || rows[1].Seg != 1 || rows[1].From != 16 || rows[1].End != 48 || rows[1].Covered != 20 {
+		t.Fatalf("rows %+v", rows)
+	}
+	rows[0].Filter[0] = 99
+	if read()[0].Filter[0] != 4 {
+		t.Fatal("changing a filter Summaries returned changed the stored one")
+	}
+	// Hubs racing to save one segment: each save succeeds or conflicts
+	// retryably, and the row stays whole: its filter is the one saved with
+	// its coverage.
+	var wg sync.WaitGroup
+	for i := int64(0); i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.s.SaveSummary(ctx, room, row(1, 16, 48, 21+i, byte(10+i))); err != nil && txn.Classify(err).Class != txn.Retry {
+				t.Errorf("racing save: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := read()[1]; got.Covered < 21 || got.Filter[0] != byte(10+got.Covered-21) {
+		t.Fatalf("after racing saves segment 1 is %+v", got)
+	}
 }
