@@ -6,12 +6,13 @@ func AppliedKey(user, id string) string { return user + "\x00" + id }
 // AppliedIDs is what one hub keeps in memory of a room's committed message
 // ids, in a size that does not grow with the room's history:
 //
-//   - the window: the ids of the newest versions (IDConfig.Window to
-//     Window+Step of them), each with its ack when this hub gave it or read
+//   - the window: the ids of the newest versions (up to IDConfig.Window
+//     plus a Step of them), each with its ack when this hub gave it or read
 //     it back; ids learnt from other hubs' events have no attempts, so their
 //     ack is read back from the store;
 //   - the summary: Bloom filters holding every id of a version up to its
-//     cover, which answer "certainly not committed" or "maybe".
+//     cover (less than two Steps behind the newest), which answer
+//     "certainly not committed" or "maybe".
 //
 // Every id of a version up to the newest this hub knows is in one or the
 // other, so an id in neither did not commit at or before that version, and
@@ -20,9 +21,12 @@ func AppliedKey(user, id string) string { return user + "\x00" + id }
 type AppliedIDs struct {
 	cfg    IDConfig
 	recent map[string]Applied
-	order  []recentID // recent's keys, oldest version first (nearly: see Record)
+	order  []recentID // recent's keys, oldest version first (nearly: see put)
 	head   int        // order[:head] are gone
 	sum    summary
+	// newest is the newest version put in the window; evicted the version
+	// up to which the window may have dropped ids (Evicted).
+	newest, evicted int64
 	// retryAt is the version before which a failed upkeep is not retried.
 	retryAt int64
 }
@@ -81,9 +85,10 @@ func (s *AppliedIDs) Record(user, id string, a Applied) {
 }
 
 func (s *AppliedIDs) put(k string, a Applied, replace bool) {
-	if a.Version <= s.sum.cover {
-		return // the summary holds it; the store has its ack
+	if a.Version <= s.evicted || a.Version <= s.newest-s.cfg.Window {
+		return // too old for the window: the summary holds it, the store its ack
 	}
+	s.newest = max(s.newest, a.Version)
 	if s.recent == nil {
 		s.recent = map[string]Applied{}
 	}
@@ -98,8 +103,10 @@ func (s *AppliedIDs) put(k string, a Applied, replace bool) {
 }
 
 // evict drops the window's ids of versions up to v, which the summary
-// holds by now.
+// must hold by now.
 func (s *AppliedIDs) evict(v int64) {
+	v = min(v, s.sum.cover)
+	s.evicted = max(s.evicted, v)
 	for s.head < len(s.order) && s.order[s.head].version <= v {
 		e := s.order[s.head]
 		if a, ok := s.recent[e.key]; ok && a.Version == e.version {
@@ -119,6 +126,11 @@ func (s *AppliedIDs) Len() int { return len(s.recent) }
 
 // Cover is the version up to which the summary holds every id.
 func (s *AppliedIDs) Cover() int64 { return s.sum.cover }
+
+// Evicted is the version after which the window holds every id this hub
+// knows: a resend of a later one is answered from memory, an older one
+// with a point read.
+func (s *AppliedIDs) Evicted() int64 { return s.evicted }
 
 // SummaryBytes is the summary's size in memory.
 func (s *AppliedIDs) SummaryBytes() int { return s.sum.bytes() }

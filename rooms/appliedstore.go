@@ -42,11 +42,11 @@ const appliedPage = 2000
 
 // LoadAppliedIDs reads what a hub keeps in memory of a room's ids when it
 // loads the room at version: the stored summary, then the records after
-// the summary's cover (normally between Window and Window+Step of them,
-// which make the window). A room whose summary is missing or behind (a
-// database from before summaries, or a hub that died before storing one)
-// has its older records streamed into the summary, page by page, never
-// into a map, and the summary stored for the next load.
+// its cover (fewer than 2*Step of them when hubs keep it up to date), which
+// start the window. A room whose summary is missing or behind (a database
+// from before summaries, or hubs that died before storing it) has its
+// older records streamed into the summary, page by page, never into a map,
+// and the summary stored for the next load.
 func LoadAppliedIDs(ctx context.Context, st AppliedStore, room string, version int64, cfg IDConfig, log *slog.Logger) (AppliedIDs, error) {
 	s := NewAppliedIDs(cfg)
 	rows, err := st.Summaries(ctx, room)
@@ -58,6 +58,7 @@ func LoadAppliedIDs(ctx context.Context, st AppliedStore, room string, version i
 		log.Warn("idempotency summary partly unusable; reading its versions' ids from the records", "room", room, "err", bad)
 	}
 	s.sum = sum
+	s.newest, s.evicted = version, min(s.sum.cover, version)
 	if behind := s.cfg.target(version) - s.sum.cover; behind > catchUpAlone*s.cfg.Step {
 		// Once per room (its next load finds the summary stored): reading
 		// this many records takes longer than a load is given, and stopping
@@ -106,10 +107,11 @@ func SummarizeApplied(ctx context.Context, st AppliedStore, room string, version
 }
 
 // scan reads the records after the summary's cover up to upto: those up to
-// target go into the summary, the rest into the window. The summary's cover
-// moves as pages complete, so a scan cut short keeps what it did, and every
-// segment it fills is stored. Only a failed read is an error: a failed save
-// costs the next load some reading, nothing else.
+// target go into the summary, and the newest Window of them into the window
+// too. The summary's cover moves as pages complete, so a scan cut short
+// keeps what it did, and every segment it fills is stored. Only a failed
+// read is an error: a failed save costs the next load some reading, nothing
+// else.
 func (s *AppliedIDs) scan(ctx context.Context, st AppliedStore, room string, upto, target int64, log *slog.Logger) error {
 	after := s.sum.cover
 	for after < upto {
@@ -120,9 +122,8 @@ func (s *AppliedIDs) scan(ctx context.Context, st AppliedStore, room string, upt
 		for _, r := range recs {
 			if r.Version <= target {
 				s.sum.add(r.Version, hashKey(AppliedKey(r.User, r.ID)))
-			} else {
-				s.Record(r.User, r.ID, r.Applied)
 			}
+			s.Record(r.User, r.ID, r.Applied)
 		}
 		done := upto
 		if len(recs) == appliedPage {
@@ -186,12 +187,13 @@ func (s *AppliedIDs) upkeepDue(known int64) bool {
 	return s.cfg.target(known)-s.sum.cover >= s.cfg.Step && known >= s.retryAt
 }
 
-// upkeep moves the summary forward to the target for version known: one
-// range read of about Step records, one save, and the window drops them.
+// upkeep moves the summary forward to the target for version known (one
+// range read of about Step records, one save) and drops from the window the
+// ids older than Window versions.
 func (s *AppliedIDs) upkeep(ctx context.Context, st AppliedStore, room string, known int64, log *slog.Logger) error {
 	t := s.cfg.target(known)
 	err := s.scan(ctx, st, room, t, t, log)
-	s.evict(s.sum.cover)
+	s.evict(known - s.cfg.Window)
 	s.sum.fit(s.cfg.Budget)
 	if err != nil {
 		s.retryAt = known + max(1, s.cfg.Step/4)

@@ -6,22 +6,24 @@ import (
 
 // IDConfig sizes what a hub keeps in memory of a room's idempotency
 // records: the ids of the newest versions (the window), and a summary of
-// every older id (Bloom filters, one per segment of versions). Zero fields
-// take the defaults (see WithDefaults).
+// the others (Bloom filters, one per segment of versions). Zero fields take
+// the defaults (see WithDefaults).
 type IDConfig struct {
 	// Window is how many of the newest versions keep their ids, with their
-	// acks, in memory: a resend of one of them is answered without the
-	// database. Default 4096.
+	// acks, in memory while a hub serves the room: a resend of one of them
+	// is answered without the database. A hub that has just loaded the
+	// room holds those of the newest Step to 2*Step versions, and the
+	// window fills as the room goes on. Default 4096; at least Step.
 	Window int64
-	// Step is how many versions the summary moves forward at a time: every
-	// Step versions the hub reads those versions' ids from the store (one
-	// indexed range read), adds them to the summary, stores the summary and
-	// drops them from the window. The window therefore holds between Window
-	// and Window+Step ids. Default 4096.
+	// Step is how often, in versions, the summary moves forward: to the
+	// newest multiple of Step, with one indexed range read of about Step
+	// records and one save of the open segment. A load reads the records
+	// after the stored summary: fewer than 2*Step. Default 1024.
 	Step int64
 	// SegmentBase and SegmentMax are the lengths, in versions, of the
 	// summary's segments: the first covers SegmentBase versions, each next
-	// one twice as many, up to SegmentMax. Defaults 16384 and 262144.
+	// one twice as many, up to SegmentMax. Defaults 16384 and 65536 (the
+	// open segment, rewritten every Step, is then at most 118 KB).
 	SegmentBase, SegmentMax int64
 	// FalsePositive is each segment's target rate of false "maybe"s, each
 	// of which costs one indexed point read. Default 0.001.
@@ -34,17 +36,18 @@ type IDConfig struct {
 
 // WithDefaults returns c with its zero fields set.
 func (c IDConfig) WithDefaults() IDConfig {
+	if c.Step <= 0 {
+		c.Step = 1024
+	}
 	if c.Window <= 0 {
 		c.Window = 4096
 	}
-	if c.Step <= 0 {
-		c.Step = 4096
-	}
+	c.Window = max(c.Window, c.Step)
 	if c.SegmentBase <= 0 {
 		c.SegmentBase = 16384
 	}
 	if c.SegmentMax < c.SegmentBase {
-		c.SegmentMax = max(c.SegmentBase, 262144)
+		c.SegmentMax = max(c.SegmentBase, 65536)
 	}
 	if c.FalsePositive <= 0 || c.FalsePositive >= 1 {
 		c.FalsePositive = 0.001
@@ -56,15 +59,9 @@ func (c IDConfig) WithDefaults() IDConfig {
 }
 
 // target is the version the summary should cover when the room is at
-// version known: Window versions behind it, rounded down to a multiple of
-// Step, so that every hub stores the same summaries.
-func (c IDConfig) target(known int64) int64 {
-	t := known - c.Window
-	if t <= 0 {
-		return 0
-	}
-	return t / c.Step * c.Step
-}
+// version known: the newest multiple of Step, so that every hub stores the
+// same summaries.
+func (c IDConfig) target(known int64) int64 { return known / c.Step * c.Step }
 
 // segmentRange is the versions (from, end] of segment i.
 func (c IDConfig) segmentRange(i int) (from, end int64) {
