@@ -61,9 +61,9 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## soak: a million messages in one room on PostgreSQL, restarts, a sustained mix, compaction (figures, about 5 minutes)
+## soak: a million messages in one room on PostgreSQL, restarts, a sustained mix, compaction (figures, about 6 minutes)
 SOAK_MESSAGES ?= 1000000
-SOAK_MIX      ?= 90s
+SOAK_MIX      ?= 3m
 soak: test-deps
 	HOTROW_SOAK=1 HOTROW_SOAK_MESSAGES=$(SOAK_MESSAGES) HOTROW_SOAK_MIX=$(SOAK_MIX) \
 		$(GO) test -count=1 -run '^TestSoak$$' -v -timeout 30m ./internal/soak/

@@ -60,9 +60,9 @@ func startHub(t *testing.T, bin, dsn, logPath string, env ...string) *hubProc {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve")
-	level := os.Getenv("HOTROW_SOAK_LOG_LEVEL") // debug shows each room load's timings
+	level := os.Getenv("HOTROW_SOAK_LOG_LEVEL")
 	if level == "" {
-		level = "warn"
+		level = "debug" // each room load's timings, which the report reads
 	}
 	cmd.Env = append(os.Environ(), append([]string{"DATABASE_URL=" + dsn, "HOTROW_ADDR=" + addr, "HOTROW_LOG_LEVEL=" + level}, env...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
