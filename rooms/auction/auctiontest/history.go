@@ -194,6 +194,9 @@ func testResendsOfAnyAge(t *testing.T, e *env) {
 // restart too), and the newest events, gapless. Run again, it does nothing.
 func testCompactKeepsPromises(t *testing.T, e *env) {
 	ctx := context.Background()
+	if e.h.Rooms == nil {
+		t.Fatal("the harness has no Rooms: give it the store as a rooms.CompactStore")
+	}
 	h := e.history("big", 60)
 	e.create(newAuction("small", base())) // fewer events than kept
 	room := auction.Room("big")

@@ -27,6 +27,9 @@ type upkeeper interface {
 // edit resent, of any age, gets its original ack without a second effect.
 func testCompactKeepsAuditLog(t *testing.T, e *env) {
 	ctx := context.Background()
+	if e.h.Rooms == nil {
+		t.Fatal("the harness has no Rooms: give it the store as a rooms.CompactStore")
+	}
 	e.deps.IDs = smallIDs
 	e.create("long")
 	h := e.hub("long")
