@@ -548,6 +548,12 @@ func (r *report) mix(t *testing.T, h *hubProc, d time.Duration, n int) {
 		}
 		r.line("hub RSS during the mix (every 2 s, after the first third): first %s, min %s, max %s, last %s: spread %s, trend %+.2f MB/min",
 			mb(warm[0]), mb(lo), mb(hi), mb(warm[len(warm)-1]), mb(hi-lo), slope(warm, 2*time.Second)*60/(1<<20))
+		var troughs []int64 // the live heap, nearly: the lowest in-use heap of each 30 s
+		hw := heap[len(heap)/3:]
+		for i := 0; i+15 <= len(hw); i += 15 {
+			troughs = append(troughs, slices.Min(hw[i:i+15]))
+		}
+		r.line("hub Go heap in use, lowest of each 30 s after the first third (MB): %s", samplesMB(troughs))
 		r.line("hub RSS samples (MB): %s", samplesMB(samples))
 		r.line("hub Go heap in use (MB, same times): %s", samplesMB(heap))
 	}
