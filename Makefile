@@ -4,7 +4,7 @@ ADDR    ?= :8080
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test test-deps test-deploy test-dsql lint bench loadtest image image-local clean
+.PHONY: run build test test-deps test-deploy test-dsql lint bench loadtest soak image image-local clean
 
 ## run: the hub on the embedded store, UI at http://localhost:8080
 run:
@@ -60,6 +60,13 @@ lint:
 ## bench: the benchmarks (numbers, not pass/fail)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## soak: a million messages in one room on PostgreSQL, restarts, a sustained mix, compaction (figures, about 6 minutes)
+SOAK_MESSAGES ?= 1000000
+SOAK_MIX      ?= 3m
+soak: test-deps
+	HOTROW_SOAK=1 HOTROW_SOAK_MESSAGES=$(SOAK_MESSAGES) HOTROW_SOAK_MIX=$(SOAK_MIX) \
+		$(GO) test -count=1 -run '^TestSoak$$' -v -timeout 30m ./internal/soak/
 
 ## loadtest: 300 bidders against a running hub (make run in another terminal)
 loadtest:

@@ -7,50 +7,50 @@ import (
 	"hotrow/txn"
 )
 
-// AppliedFinder is what the idempotent commit needs of every room kind's
-// transaction: the stored idempotency record of a message, if any.
+// AppliedFinder finds the stored idempotency record of a message, if any:
+// what the idempotent commit needs of every room kind's transaction, and a
+// store offers outside one (AppliedStore).
 type AppliedFinder interface {
 	FindApplied(ctx context.Context, room, user, id string) (Applied, bool, error)
-}
-
-// AppliedReader reads a room's idempotency records outside a transaction.
-type AppliedReader interface {
-	// AppliedIDs returns every idempotency record of a room, keyed by
-	// AppliedKey(user, id).
-	AppliedIDs(ctx context.Context, room string) (map[string]Applied, error)
 }
 
 // Committer is the part of a room engine that every kind shares: the room's
 // store S, and running a message as one idempotent, retried transaction
 // there while remembering which messages committed. Engines embed one and
 // give it only their rule and their writes.
-type Committer[S AppliedReader] struct {
+type Committer[S AppliedStore] struct {
 	Deps
 	Kind  string // the kind label of the txn metrics
 	ID    string // the room's id
 	Room  string // "kind:id"
 	Store S      // the kind's store, which also reads idempotency records
-	// Applied is what this hub knows of the room's committed message ids.
-	Applied AppliedSet
+	// Applied is what this hub keeps of the room's committed message ids:
+	// the newest in full, the older ones summarized.
+	Applied AppliedIDs
 }
 
 // NewCommitter is the committer of room kind:id on store st.
-func NewCommitter[S AppliedReader](kind, id string, d Deps, st S) Committer[S] {
-	return Committer[S]{Deps: d, Kind: kind, ID: id, Room: kind + ":" + id, Store: st}
+func NewCommitter[S AppliedStore](kind, id string, d Deps, st S) Committer[S] {
+	return Committer[S]{Deps: d.WithDefaults(), Kind: kind, ID: id, Room: kind + ":" + id, Store: st}
 }
 
-// Load reads the room with get (its committed state and version), then its
-// idempotency records.
+// Load reads the room with get (its committed state and version), then
+// what this hub keeps of its ids: the stored summary and the records after
+// it (LoadAppliedIDs), never the room's whole history.
 func (c *Committer[S]) Load(ctx context.Context, get func(ctx context.Context) (int64, error)) (int64, error) {
+	start := c.Clock.Now()
 	v, err := get(ctx)
 	if err != nil {
 		return 0, err
 	}
-	ids, err := c.Store.AppliedIDs(ctx, c.Room)
+	state := c.Clock.Now()
+	ids, err := LoadAppliedIDs(ctx, c.Store, c.Room, v, c.IDs, c.Logger)
 	if err != nil {
 		return 0, err
 	}
 	c.Applied = ids
+	c.Logger.Debug("room loaded", "room", c.Room, "version", v, "state_took", state.Sub(start),
+		"ids_took", c.Clock.Now().Sub(state), "window_ids", ids.Len(), "summary_covers", ids.Cover(), "summary_bytes", ids.SummaryBytes())
 	return v, nil
 }
 
@@ -66,11 +66,63 @@ func (c *Committer[S]) Answer(m *Mutation) (Outcome, bool) {
 	return Outcome{}, false
 }
 
-// Known reports whether m committed at or before the newest version this
-// hub knows. An engine may early-reject m only when it is not Known: a
-// resend of a committed message must get its ack, never a rejection.
-func (c *Committer[S]) Known(m *Mutation) bool {
-	return m.ID != "" && c.Applied.Known(m.User, m.ID)
+// Prior is what Lookup found of a message before any transaction.
+type Prior int
+
+const (
+	// NotCommitted: the message did not commit at or before the newest
+	// version this hub knows, so an engine may early-reject it.
+	NotCommitted Prior = iota
+	// Unsure: the store could not be asked; run the transaction, which
+	// finds the message if it committed, and never early-reject.
+	Unsure
+	// Committed: the Outcome is the message's original ack.
+	Committed
+)
+
+// Lookup says whether m committed before, without a transaction: from the
+// window in memory when it is recent; with one indexed point read when the
+// summary says it may be older, or when its ack is not at hand (an id
+// learnt from another hub's event). An engine calls it before rejecting
+// early: a resend of a committed message gets its ack, however old, never a
+// rejection.
+func (c *Committer[S]) Lookup(ctx context.Context, m *Mutation) (Outcome, Prior) {
+	if m.ID == "" {
+		return Outcome{}, NotCommitted
+	}
+	a, st := c.Applied.lookup(m.User, m.ID)
+	switch st {
+	case seenNot:
+		return Outcome{}, NotCommitted
+	case seenAck:
+		return Outcome{Version: a.Version, Attempts: a.Attempts}, Committed
+	}
+	a, found, err := c.Store.FindApplied(ctx, c.Room, m.User, m.ID)
+	switch {
+	case err != nil:
+		c.Logger.Warn("reading an idempotency record failed; running the transaction", "room", c.Room, "err", err)
+		return Outcome{}, Unsure
+	case !found && st == seenNoAck:
+		return Outcome{}, Unsure // an event named it: let the transaction look
+	case !found:
+		return Outcome{}, NotCommitted
+	}
+	c.Applied.Record(m.User, m.ID, a)
+	return Outcome{Version: a.Version, Attempts: a.Attempts}, Committed
+}
+
+// UpkeepDue reports whether Upkeep has work now that the room is at
+// version known (a comparison: the sequencer asks after every message).
+func (c *Committer[S]) UpkeepDue(known int64) bool { return c.Applied.upkeepDue(known) }
+
+// Upkeep keeps the memory of the room's ids bounded as the room grows: once
+// every IDConfig.Step versions it moves the window's oldest ids into the
+// summary (one range read, one save of the summary). A failure is logged
+// and tried again a little later; it costs memory, never correctness.
+func (c *Committer[S]) Upkeep(ctx context.Context, known int64) {
+	if err := c.Applied.upkeep(ctx, c.Store, c.Room, known, c.Logger); err != nil {
+		c.Logger.Warn("moving idempotency records into the summary failed; will retry", "room", c.Room, "err", err)
+	}
 }
 
 // Stamp is what a write needs to store the message's idempotency record.
@@ -91,7 +143,7 @@ func (s Stamp) Applied(version int64) Applied {
 // with the original ack; a rule's *Rejection, or a failure, becomes the
 // reject reply (see Failure). Internal ops (no m.ID) have no idempotency
 // record.
-func Commit[T AppliedFinder, S AppliedReader](ctx context.Context, c *Committer[S], m *Mutation, op string,
+func Commit[T AppliedFinder, S AppliedStore](ctx context.Context, c *Committer[S], m *Mutation, op string,
 	attempt func(ctx context.Context, fn func(T) error) error,
 	write func(ctx context.Context, tx T, stamp Stamp) (Event, error)) Outcome {
 	if out, ok := c.Answer(m); ok {

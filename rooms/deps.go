@@ -17,13 +17,15 @@ type Deps struct {
 	Logger *slog.Logger
 	// NewID makes ids of new rooms and entities; default RandomID.
 	NewID func() string
+	// IDs sizes what each room keeps in memory of its message ids.
+	IDs IDConfig
 }
 
 // RandomID returns 16 random characters of [a-z0-9].
 func RandomID() string { return randid.New(16) }
 
 // WithDefaults returns d with its zero fields set: a default Runner, the
-// real clock, slog.Default() and RandomID.
+// real clock, slog.Default(), RandomID and IDConfig's defaults.
 func (d Deps) WithDefaults() Deps {
 	if d.Runner == nil {
 		d.Runner = &txn.Runner{}
@@ -37,5 +39,6 @@ func (d Deps) WithDefaults() Deps {
 	if d.NewID == nil {
 		d.NewID = RandomID
 	}
+	d.IDs = d.IDs.WithDefaults()
 	return d
 }

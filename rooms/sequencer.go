@@ -101,6 +101,7 @@ func (s *sequencer) run() {
 				s.broken = ErrDraining
 			}
 			s.handle(req)
+			s.upkeep()
 			// Activity postpones retirement: the idle time counts from the
 			// last message handled.
 			if s.idle != nil {
@@ -208,6 +209,24 @@ func (s *sequencer) handle(req request) {
 	case reqCatchUp:
 		s.fill(req.upto)
 	}
+}
+
+// upkeeper is an engine whose memory of the room must be kept bounded as
+// the room grows: the Committer every kind embeds has these methods.
+type upkeeper interface {
+	UpkeepDue(known int64) bool
+	Upkeep(ctx context.Context, known int64)
+}
+
+// upkeep gives the engine its turn to keep its memory bounded, when due.
+func (s *sequencer) upkeep() {
+	u, ok := s.engine.(upkeeper)
+	if !ok || s.broken != nil || !u.UpkeepDue(s.known.Load()) {
+		return
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	u.Upkeep(ctx, s.known.Load())
 }
 
 // refuse answers a request on a room that cannot be served.

@@ -53,12 +53,13 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	policy.MaxAttempts = cfg.MaxAttempts
 	a.runner = &txn.Runner{Policy: policy, Metrics: txn.NewMetrics(a.metrics), Clock: clk, Log: log}
 
-	deps := rooms.Deps{Runner: a.runner, Clock: clk, Logger: log}.WithDefaults()
+	deps := rooms.Deps{Runner: a.runner, Clock: clk, Logger: log, IDs: rooms.IDConfig{Window: int64(cfg.IDWindow)}}.WithDefaults()
 	kinds, err := makeKinds(st, deps)
 	if err != nil {
 		return nil, err
 	}
-	a.rooms = rooms.NewRegistry(kinds, st, a.metrics, rooms.Config{PollInterval: cfg.PollInterval, Clock: clk, Logger: log})
+	a.rooms = rooms.NewRegistry(kinds, st, a.metrics, rooms.Config{PollInterval: cfg.PollInterval,
+		MaxReplay: int64(cfg.MaxReplay), Clock: clk, Logger: log})
 
 	var secret []byte
 	if cfg.TokenSecret != "" {

@@ -28,6 +28,13 @@ type config struct {
 	PollInterval    time.Duration
 	MaxAttempts     int
 	AllowOrigins    string
+	MaxReplay       int
+	IDWindow        int
+
+	// hotrow compact
+	KeepEvents   int
+	KeepFor      time.Duration
+	CompactBatch int
 
 	DynamoTable         string
 	DynamoEndpoint      string
@@ -96,6 +103,16 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.MaxAttempts, err = envInt("HOTROW_TXN_MAX_ATTEMPTS", 10)
 	keep(err)
+	c.MaxReplay, err = envInt("HOTROW_MAX_REPLAY", 1000)
+	keep(err)
+	c.IDWindow, err = envInt("HOTROW_ID_WINDOW", 4096)
+	keep(err)
+	c.KeepEvents, err = envInt("HOTROW_KEEP_EVENTS", 10000)
+	keep(err)
+	c.KeepFor, err = envDuration("HOTROW_KEEP_FOR", 24*time.Hour)
+	keep(err)
+	c.CompactBatch, err = envInt("HOTROW_COMPACT_BATCH", 1000)
+	keep(err)
 	c.Migrate, err = envBool("HOTROW_MIGRATE", false)
 	keep(err)
 	c.CursorTick, err = envDuration("HOTROW_CURSOR_TICK", 50*time.Millisecond)
@@ -126,6 +143,13 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest graceful shutdown (HOTROW_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often watched rooms look for other hubs' commits (HOTROW_POLL_INTERVAL)")
 	fs.IntVar(&c.MaxAttempts, "txn-max-attempts", c.MaxAttempts, "attempts per message before giving up (HOTROW_TXN_MAX_ATTEMPTS)")
+	fs.IntVar(&c.MaxReplay, "max-replay", c.MaxReplay, "most events a join with since is answered with; further behind, the full state (HOTROW_MAX_REPLAY)")
+	fs.IntVar(&c.IDWindow, "id-window", c.IDWindow, "versions per room whose message ids and acks stay in memory (HOTROW_ID_WINDOW)")
+	if name == "compact" {
+		fs.IntVar(&c.KeepEvents, "keep-events", c.KeepEvents, "newest events kept per room (HOTROW_KEEP_EVENTS)")
+		fs.DurationVar(&c.KeepFor, "keep-for", c.KeepFor, "events younger than this are kept (HOTROW_KEEP_FOR)")
+		fs.IntVar(&c.CompactBatch, "batch", c.CompactBatch, "most rows deleted per transaction, at most 3000 (HOTROW_COMPACT_BATCH)")
+	}
 	fs.StringVar(&c.DynamoTable, "dynamodb-table", env("DYNAMODB_TABLE", ""), "DynamoDB table for cursors; empty keeps them in memory (DYNAMODB_TABLE)")
 	fs.StringVar(&c.DynamoEndpoint, "dynamodb-endpoint", env("DYNAMODB_ENDPOINT", ""), "DynamoDB endpoint URL, e.g. dynalite's (DYNAMODB_ENDPOINT)")
 	fs.DurationVar(&c.CursorTick, "cursor-tick", c.CursorTick, "at most one cursors frame per room per tick (HOTROW_CURSOR_TICK)")

@@ -31,17 +31,17 @@ type storeWithPolls struct {
 
 func (s storeWithPolls) Polls() *pollStore { return s.polls }
 
-// pollStore keeps a poll's votes under "poll/<id>" in the embedded store.
-type pollStore struct{ mem *memstore.Store }
+// pollStore keeps a poll's votes under "poll/<id>" in the embedded store,
+// whose idempotency records it shares.
+type pollStore struct {
+	rooms.AppliedStore
+	mem *memstore.Store
+}
 
 func pollKey(id string) string { return "poll/" + id }
 
 func (p *pollStore) Attempt(ctx context.Context, fn func(memstore.RoomTx) error) error {
 	return p.mem.Attempt(ctx, fn)
-}
-
-func (p *pollStore) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
-	return p.mem.AppliedIDs(ctx, room)
 }
 
 func (p *pollStore) create(ctx context.Context, id string) error {
@@ -135,7 +135,7 @@ func TestARegisteredKindIsServed(t *testing.T) {
 	t.Cleanup(func() { roomKinds = saved })
 
 	mem := memstore.New(clock.Real{})
-	st := storeWithPolls{Store: mem, polls: &pollStore{mem: mem}}
+	st := storeWithPolls{Store: mem, polls: &pollStore{AppliedStore: mem, mem: mem}}
 	if err := st.polls.create(context.Background(), "lunch"); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@
 //
 //	hotrow [serve] [flags]   run the hub (the default)
 //	hotrow migrate [flags]   apply the database migrations and exit
+//	hotrow compact [flags]   store idempotency summaries, delete old events
 //	hotrow loadtest [flags]  bid from many sockets and check the invariants
 //	hotrow cursors create-table [flags]  create the DynamoDB cursor table
 //	hotrow version           print the version
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args, stderr)
 	case "migrate":
 		err = migrate(args, stderr)
+	case "compact":
+		err = compact(args, stdout, stderr)
 	case "cursors":
 		err = cursorsCommand(args, stdout, stderr)
 	case "loadtest":
@@ -51,9 +54,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, "hotrow", version)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: hotrow [serve|migrate|loadtest|cursors create-table|version] [flags]; hotrow CMD -h for the flags")
+		fmt.Fprintln(stdout, "usage: hotrow [serve|migrate|compact|loadtest|cursors create-table|version] [flags]; hotrow CMD -h for the flags")
 	default:
-		fmt.Fprintf(stderr, "hotrow: unknown command %q (want serve, migrate, loadtest, cursors or version)\n", cmd)
+		fmt.Fprintf(stderr, "hotrow: unknown command %q (want serve, migrate, compact, loadtest, cursors or version)\n", cmd)
 		return 2
 	}
 	switch {

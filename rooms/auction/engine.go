@@ -13,9 +13,10 @@ import (
 // the room's sequencer.
 type Engine struct {
 	// Committer runs bids as idempotent transactions and knows which bids
-	// committed: a resend is answered from it, and a bid below the minimum
-	// is early-rejected only when it is not Known there (a bid committed
-	// later than the version this hub knows cannot be below the minimum).
+	// committed: a resend is answered through its Lookup, and a bid below
+	// the minimum is early-rejected only when Lookup finds it NotCommitted
+	// (a bid committed later than the version this hub knows cannot be
+	// below the minimum).
 	rooms.Committer[Store]
 	a Auction
 }
@@ -73,12 +74,15 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	if err != nil {
 		return rooms.Outcome{Reject: reject(ReasonInvalidAmount, "%s", err)}
 	}
-	if out, ok := e.Answer(m); ok {
+	// A resend gets its original ack, however old; and only a bid certainly
+	// not committed may be rejected early.
+	out, prior := e.Lookup(ctx, m)
+	if prior == rooms.Committed {
 		return out
 	}
 	// Monotonic early rejection: the price only rises, so a bid below the
 	// minimum of a committed state is certainly too low.
-	if !e.Known(m) {
+	if prior == rooms.NotCommitted {
 		if e.a.Closed {
 			return rooms.Outcome{Reject: reject(ReasonEnded, "the auction is closed")}
 		}
@@ -91,12 +95,10 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 		if err != nil {
 			return rooms.Event{}, err
 		}
-		na, rej := a.PlaceBid(amount, m.User, now)
+		na, b, ev, rej := BidWrite(a, v, amount, m.User, m.ID, now)
 		if rej != nil {
 			return rooms.Event{}, rej
 		}
-		ev := newEvent(&na, v+1, KindBid, m.User, now, BidData{Amount: amount, Bidder: m.User, EndsAt: na.EndsAt.UTC(), ID: m.ID})
-		b := Bid{AuctionID: e.ID, Version: v + 1, Amount: amount, Bidder: m.User, At: now, MsgID: m.ID}
 		return ev, tx.SaveBid(ctx, na, b, ev, st.Applied(ev.Version))
 	})
 }

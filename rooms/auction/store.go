@@ -38,8 +38,9 @@ type Store interface {
 	List(ctx context.Context) ([]Auction, error)
 	// Bids returns an auction's accepted bids, oldest first.
 	Bids(ctx context.Context, id string) ([]Bid, error)
-	// AppliedIDs reads the room's idempotency records.
-	rooms.AppliedReader
+	// FindApplied, AppliedAfter and the summaries: the room's idempotency
+	// records outside a transaction.
+	rooms.AppliedStore
 }
 
 // Provider is a store that holds auctions.

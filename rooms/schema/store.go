@@ -80,8 +80,9 @@ type Store interface {
 	// Audit returns a document's audit log, oldest first;
 	// rooms.ErrNotFound if there is no such document.
 	Audit(ctx context.Context, id string) ([]AuditEntry, error)
-	// AppliedIDs reads the room's idempotency records.
-	rooms.AppliedReader
+	// FindApplied, AppliedAfter and the summaries: the room's idempotency
+	// records outside a transaction.
+	rooms.AppliedStore
 	// List returns a summary of every document, newest first.
 	List(ctx context.Context) ([]Summary, error)
 }

@@ -15,9 +15,14 @@ func bidKey(id string, v int64) string {
 }
 
 // Auctions returns the store as auction.Store.
-func (s *Store) Auctions() auction.Store { return auctionStore{s} }
+func (s *Store) Auctions() auction.Store { return auctionStore{s, s} }
 
-type auctionStore struct{ s *Store }
+// auctionStore is the store as auction.Store; the idempotency records are
+// the Store's own.
+type auctionStore struct {
+	rooms.AppliedStore
+	s *Store
+}
 
 type auctionTx struct{ RoomTx }
 
@@ -58,10 +63,6 @@ func (a auctionStore) Bids(ctx context.Context, id string) ([]auction.Bid, error
 		return nil
 	})
 	return out, err
-}
-
-func (a auctionStore) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
-	return a.s.AppliedIDs(ctx, room)
 }
 
 func (t auctionTx) Load(ctx context.Context, id string) (auction.Auction, int64, error) {

@@ -10,7 +10,7 @@ import (
 func TestAuctionStore(t *testing.T) {
 	auctiontest.Run(t, func(t *testing.T) auctiontest.Harness {
 		s := memstore.New(nil)
-		return auctiontest.Harness{Store: s.Auctions(), Log: s, FailCommits: func(err error) {
+		return auctiontest.Harness{Store: s.Auctions(), Log: s, Rooms: s, FailCommits: func(err error) {
 			if err == nil {
 				s.KV().FailCommits(nil)
 				return

@@ -27,9 +27,14 @@ type schemaDocRow struct {
 }
 
 // Schemas returns the store as schema.Store.
-func (s *Store) Schemas() schema.Store { return schemaStore{s} }
+func (s *Store) Schemas() schema.Store { return schemaStore{s, s} }
 
-type schemaStore struct{ s *Store }
+// schemaStore is the store as schema.Store; the idempotency records are
+// the Store's own.
+type schemaStore struct {
+	rooms.AppliedStore
+	s *Store
+}
 
 type schemaTx struct{ RoomTx }
 
@@ -58,10 +63,6 @@ func (a schemaStore) Audit(ctx context.Context, id string) ([]schema.AuditEntry,
 		return nil
 	})
 	return out, err
-}
-
-func (a schemaStore) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
-	return a.s.AppliedIDs(ctx, room)
 }
 
 func (a schemaStore) List(ctx context.Context) ([]schema.Summary, error) {

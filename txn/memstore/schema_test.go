@@ -10,7 +10,7 @@ import (
 func TestSchemaStore(t *testing.T) {
 	schematest.Run(t, func(t *testing.T) schematest.Harness {
 		s := memstore.New(nil)
-		return schematest.Harness{Store: s.Schemas(), Log: s, FailCommits: func(err error) {
+		return schematest.Harness{Store: s.Schemas(), Log: s, Rooms: s, FailCommits: func(err error) {
 			if err == nil {
 				s.KV().FailCommits(nil)
 				return

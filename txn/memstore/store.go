@@ -43,6 +43,9 @@ func eventKey(room string, v int64) string {
 	return fmt.Sprintf("event/%s/%020d", room, v)
 }
 func appliedPrefix(room string) string { return "applied/" + room + "/" }
+func appliedVersionKey(room string, v int64) string {
+	return fmt.Sprintf("appliedv/%s/%020d", room, v)
+}
 
 // RoomTx is one transaction of the embedded store as every room kind uses
 // it: the database's clock, the idempotency records, the room version and
@@ -97,9 +100,11 @@ func (t RoomTx) Append(room, kind string, ev rooms.Event) error {
 	return nil
 }
 
-// RecordApplied stores the idempotency record of the message (room, user, id).
+// RecordApplied stores the idempotency record of the message (room, user,
+// id), under its key and under its version (the index AppliedAfter reads).
 func (t RoomTx) RecordApplied(room, user, id string, a rooms.Applied) {
 	t.kv.Put(appliedPrefix(room)+rooms.AppliedKey(user, id), a)
+	t.kv.Put(appliedVersionKey(room, a.Version), rooms.AppliedRecord{User: user, ID: id, Applied: a})
 }
 
 // Attempt runs fn in one KV transaction: committed when fn returns nil,
@@ -134,14 +139,14 @@ func (s *Store) Read(ctx context.Context, fn func(RoomTx) error) error {
 func (s *Store) EventsAfter(ctx context.Context, room string, after, upto int64) ([]rooms.Event, error) {
 	var out []rooms.Event
 	err := s.Read(ctx, func(t RoomTx) error {
-		for v := after + 1; v <= upto; v++ {
-			ev, ok := t.kv.Get(eventKey(room, v))
-			if !ok {
-				break
+		last, _ := t.Version(room)
+		for v := after + 1; v <= min(upto, last); v++ {
+			// Compaction deletes a room's oldest events: skip them.
+			if ev, ok := t.kv.Get(eventKey(room, v)); ok {
+				out = append(out, ev.(rooms.Event))
 			}
-			out = append(out, ev.(rooms.Event))
 		}
-		return nil
+		return ctx.Err()
 	})
 	return out, err
 }
@@ -154,19 +159,6 @@ func (s *Store) Versions(ctx context.Context, names []string) (map[string]int64,
 			if r, ok := t.kv.Get(roomKey(n)); ok {
 				out[n] = r.(roomRow).Version
 			}
-		}
-		return nil
-	})
-	return out, err
-}
-
-// AppliedIDs returns every idempotency record of room.
-func (s *Store) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
-	out := map[string]rooms.Applied{}
-	err := s.Read(ctx, func(t RoomTx) error {
-		p := appliedPrefix(room)
-		for _, e := range t.kv.Scan(p) {
-			out[e.Key[len(p):]] = e.Val.(rooms.Applied)
 		}
 		return nil
 	})

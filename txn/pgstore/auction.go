@@ -14,9 +14,14 @@ import (
 )
 
 // Auctions returns the store as auction.Store.
-func (s *Store) Auctions() auction.Store { return auctionStore{s} }
+func (s *Store) Auctions() auction.Store { return auctionStore{s, s} }
 
-type auctionStore struct{ s *Store }
+// auctionStore is the store as auction.Store; the idempotency records are
+// the Store's own.
+type auctionStore struct {
+	rooms.AppliedStore
+	s *Store
+}
 
 type auctionTx struct{ baseTx }
 
@@ -86,10 +91,6 @@ func (a auctionStore) Bids(ctx context.Context, id string) ([]auction.Bid, error
 		out = append(out, b)
 	}
 	return out, rows.Err()
-}
-
-func (a auctionStore) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
-	return a.s.AppliedIDs(ctx, room)
 }
 
 // Load reads the auction, its room version and the database's clock in one

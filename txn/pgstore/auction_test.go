@@ -9,6 +9,6 @@ import (
 func TestAuctionStore(t *testing.T) {
 	auctiontest.Run(t, func(t *testing.T) auctiontest.Harness {
 		s := openStore(t)
-		return auctiontest.Harness{Store: s.Auctions(), Log: s}
+		return auctiontest.Harness{Store: s.Auctions(), Log: s, Rooms: s}
 	})
 }

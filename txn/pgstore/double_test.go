@@ -18,6 +18,7 @@ import (
 	"hotrow/internal/pgtrace"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
+	"hotrow/rooms/auction/auctiontest"
 	"hotrow/rooms/schema/schematest"
 	"hotrow/txn"
 	"hotrow/txn/dsql"
@@ -64,14 +65,15 @@ func oneSchema(t *testing.T, s *pgstore.Store) {
 	var tables, indexes, records, jobs int
 	if err := s.Pool().QueryRow(ctx, `SELECT
         (SELECT count(*) FROM pg_tables WHERE schemaname = 'public'),
-        (SELECT count(*) FROM pg_indexes WHERE indexname = 'auctions_created_at'),
+        (SELECT count(*) FROM pg_indexes WHERE indexname IN ('auctions_created_at', 'applied_room_version')),
         (SELECT count(DISTINCT version) FROM hotrow_migrations),
-        (SELECT count(*) FROM sys.jobs WHERE object_name = 'public.auctions_created_at' AND status = 'completed' AND details IS NULL)`).
+        (SELECT count(DISTINCT object_name) FROM sys.jobs WHERE object_name IN ('public.auctions_created_at', 'public.applied_room_version')
+            AND status = 'completed' AND details IS NULL)`).
 		Scan(&tables, &indexes, &records, &jobs); err != nil {
 		t.Fatal(err)
 	}
-	if tables != 11 || indexes != 1 || records != len(pgstore.Migrations) || jobs < 1 {
-		t.Fatalf("after migrating: %d tables (want 11), %d indexes (want 1), %d migrations recorded (want %d), %d completed index jobs",
+	if tables != 12 || indexes != 2 || records != len(pgstore.Migrations) || jobs != 2 {
+		t.Fatalf("after migrating: %d tables (want 12), %d indexes (want 2), %d migrations recorded (want %d), %d indexes built by a completed job (want 2)",
 			tables, indexes, records, len(pgstore.Migrations), jobs)
 	}
 }
@@ -143,7 +145,16 @@ func TestMigrateReportsTheIndexJobOnTheDSQLDouble(t *testing.T) {
 func TestSchemaStoreOnTheDSQLDouble(t *testing.T) {
 	schematest.Run(t, func(t *testing.T) schematest.Harness {
 		s := migratedDSQLStore(t, dsqldouble.New(t, dsqldouble.Options{}))
-		return schematest.Harness{Store: s.Schemas(), Log: s}
+		return schematest.Harness{Store: s.Schemas(), Log: s, Rooms: s}
+	})
+}
+
+// The auction store's conformance suite on the DSQL path: idempotency
+// summaries, resends of any age and compaction included.
+func TestAuctionStoreOnTheDSQLDouble(t *testing.T) {
+	auctiontest.Run(t, func(t *testing.T) auctiontest.Harness {
+		s := migratedDSQLStore(t, dsqldouble.New(t, dsqldouble.Options{}))
+		return auctiontest.Harness{Store: s.Auctions(), Log: s, Rooms: s}
 	})
 }
 

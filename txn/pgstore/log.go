@@ -118,22 +118,3 @@ func (s *Store) Versions(ctx context.Context, names []string) (map[string]int64,
 	}
 	return out, rows.Err()
 }
-
-// AppliedIDs returns every idempotency record of room keyed by rooms.AppliedKey.
-func (s *Store) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
-	rows, err := s.pool.Query(ctx, `SELECT user_id, msg_id, version, attempts FROM applied WHERE room = $1`, room)
-	if err != nil {
-		return nil, fmt.Errorf("reading idempotency records of %s: %w", room, err)
-	}
-	defer rows.Close()
-	out := map[string]rooms.Applied{}
-	for rows.Next() {
-		var u, id string
-		var a rooms.Applied
-		if err := rows.Scan(&u, &id, &a.Version, &a.Attempts); err != nil {
-			return nil, err
-		}
-		out[rooms.AppliedKey(u, id)] = a
-	}
-	return out, rows.Err()
-}

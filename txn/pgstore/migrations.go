@@ -151,6 +151,20 @@ var Migrations = []Migration{
     after text NOT NULL,
     PRIMARY KEY (doc_id, version))`},
 	{Version: 11, Name: "auctions_created_at", Index: &Index{Name: "auctions_created_at", Table: "auctions", Columns: []string{"created_at"}}},
+	// A room's idempotency records by version: a hub loading a room reads
+	// only those after its stored summary, and moves them into the summary
+	// a step at a time.
+	{Version: 12, Name: "applied_room_version", Index: &Index{Name: "applied_room_version", Table: "applied", Columns: []string{"room", "version"}}},
+	// The summary of a room's older idempotency records: one Bloom filter
+	// per segment of versions, holding the ids of (from_version, covered].
+	{Version: 13, Name: "applied_summary", DDL: `CREATE TABLE IF NOT EXISTS applied_summary (
+    room text NOT NULL,
+    seg integer NOT NULL,
+    from_version bigint NOT NULL,
+    end_version bigint NOT NULL,
+    covered bigint NOT NULL,
+    filter bytea NOT NULL,
+    PRIMARY KEY (room, seg))`},
 }
 
 const migrationsTable = `CREATE TABLE IF NOT EXISTS hotrow_migrations (

@@ -15,9 +15,14 @@ import (
 // Schemas returns the store as schema.Store: one row per document
 // (schema_docs), table (schema_tables), column (schema_columns), relation
 // (schema_relations) and audit entry (schema_audit).
-func (s *Store) Schemas() schema.Store { return schemaStore{s} }
+func (s *Store) Schemas() schema.Store { return schemaStore{s, s} }
 
-type schemaStore struct{ s *Store }
+// schemaStore is the store as schema.Store; the idempotency records are
+// the Store's own.
+type schemaStore struct {
+	rooms.AppliedStore
+	s *Store
+}
 
 type schemaTx struct{ baseTx }
 
@@ -62,10 +67,6 @@ func (a schemaStore) Audit(ctx context.Context, id string) ([]schema.AuditEntry,
 		return rows.Err()
 	})
 	return out, err
-}
-
-func (a schemaStore) AppliedIDs(ctx context.Context, room string) (map[string]rooms.Applied, error) {
-	return a.s.AppliedIDs(ctx, room)
 }
 
 func (a schemaStore) List(ctx context.Context) ([]schema.Summary, error) {

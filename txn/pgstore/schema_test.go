@@ -35,6 +35,6 @@ func openStore(t *testing.T) *pgstore.Store {
 func TestSchemaStore(t *testing.T) {
 	schematest.Run(t, func(t *testing.T) schematest.Harness {
 		s := openStore(t)
-		return schematest.Harness{Store: s.Schemas(), Log: s}
+		return schematest.Harness{Store: s.Schemas(), Log: s, Rooms: s}
 	})
 }

@@ -26,6 +26,8 @@ import (
 type Harness struct {
 	Store auction.Store
 	Log   rooms.Log
+	// Rooms is the same store as compaction sees it.
+	Rooms rooms.CompactStore
 	// FailCommits, when set, makes every commit fail with err until it is
 	// called with nil. When nil, the suite fails transactions after their
 	// writes, before COMMIT, instead.
@@ -46,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"CloseRoundTrip", testCloseRoundTrip},
 		{"MoneyAtItsLimits", testMoneyAtItsLimits},
 		{"EngineResendsAcrossHubs", testEngineResendsAcrossHubs},
+		{"ResendsOfAnyAge", testResendsOfAnyAge},
+		{"CompactKeepsPromises", testCompactKeepsPromises},
+		{"SummaryRows", testSummaryRows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,6 +151,36 @@ func (e *env) bid(ctx context.Context, id, user, msg string, amount auction.Cent
 	})
 }
 
+// applied reads every idempotency record of room the ways a hub does: by
+// version (AppliedAfter, in pages, oldest first) and one at a time
+// (FindApplied), and fails the test when the two disagree.
+func (e *env) applied(room string) (map[string]rooms.Applied, error) {
+	e.t.Helper()
+	ctx := context.Background()
+	out := map[string]rooms.Applied{}
+	var after int64
+	for {
+		recs, err := e.s.AppliedAfter(ctx, room, after, 1<<62, 2)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if r.Version <= after {
+				e.t.Fatalf("AppliedAfter(%d) returned version %d: not after, or not oldest first", after, r.Version)
+			}
+			after = r.Version
+			out[rooms.AppliedKey(r.User, r.ID)] = r.Applied
+			a, found, err := e.s.FindApplied(ctx, room, r.User, r.ID)
+			if err != nil || !found || a != r.Applied {
+				e.t.Fatalf("FindApplied(%s, %s) = %+v %v %v; AppliedAfter has %+v", r.User, r.ID, a, found, err, r.Applied)
+			}
+		}
+		if len(recs) < 2 {
+			return out, nil
+		}
+	}
+}
+
 func (e *env) version(id string) int64 {
 	e.t.Helper()
 	_, v, err := e.s.Get(context.Background(), id)
@@ -225,7 +260,7 @@ func testBidsLogAndApplied(t *testing.T, e *env) {
 	if bids, _ := e.s.Bids(ctx, "a1"); len(bids) != 3 {
 		t.Fatalf("%d bids after a resend", len(bids))
 	}
-	ids, err := e.s.AppliedIDs(ctx, "auction:a1")
+	ids, err := e.applied("auction:a1")
 	if err != nil || len(ids) != 3 || ids[rooms.AppliedKey("bob", "m1")].Version != 2 ||
 		ids[rooms.AppliedKey("carol", "m1")].Version != 3 || ids[rooms.AppliedKey("bob", "m2")] != (rooms.Applied{Version: 4, Attempts: 1}) {
 		t.Fatalf("applied ids %v %v", ids, err)
@@ -313,7 +348,7 @@ func testConcurrentBidsConflict(t *testing.T, e *env) {
 	if len(bids) != 1 || bids[0].Bidder != "carol" {
 		t.Fatalf("bids %+v", bids)
 	}
-	ids, _ := e.s.AppliedIDs(ctx, "auction:a1")
+	ids, _ := e.applied("auction:a1")
 	if _, ok := ids[rooms.AppliedKey("bob", "b")]; ok {
 		t.Fatal("the conflicting transaction's idempotency record was written")
 	}
@@ -331,7 +366,7 @@ func testFailedCommitLeavesNothing(t *testing.T, e *env) {
 	if v := e.version("a1"); v != 1 {
 		t.Fatalf("version %d after a failed commit", v)
 	}
-	if ids, _ := e.s.AppliedIDs(ctx, "auction:a1"); len(ids) != 0 {
+	if ids, _ := e.applied("auction:a1"); len(ids) != 0 {
 		t.Fatalf("applied %v after a failed commit", ids)
 	}
 	if bids, _ := e.s.Bids(ctx, "a1"); len(bids) != 0 {

@@ -26,6 +26,8 @@ import (
 type Harness struct {
 	Store schema.Store
 	Log   rooms.Log
+	// Rooms is the same store as compaction sees it.
+	Rooms rooms.CompactStore
 	// FailCommits, when set, makes every commit fail with err until it is
 	// called with nil (memstore's KV.FailCommits). When nil, the suite
 	// fails transactions after their writes, before COMMIT, instead.
@@ -47,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"IdempotentResend", testIdempotentResend},
 		{"Rejections", testRejections},
 		{"DropTableCascades", testDropTableCascades},
+		{"CompactKeepsAuditLog", testCompactKeepsAuditLog},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
