@@ -406,6 +406,9 @@ func (s *session) bind(m *pgproto3.Bind) error {
 		if err := s.openUpstream(); err != nil {
 			return err
 		}
+		// PostgreSQL takes a SELECT's snapshot at Bind, not at Execute: the
+		// transaction's start (a lower bound of its snapshot) is now.
+		s.markStarted()
 		r, err := s.up.roundTrip(m)
 		if err != nil {
 			return err
