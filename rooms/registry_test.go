@@ -615,7 +615,7 @@ type slowEngine struct {
 }
 
 func (e *slowEngine) Load(context.Context) (int64, error) { e.v = 1; return 1, nil }
-func (e *slowEngine) Observe(rooms.Event)                 {}
+func (e *slowEngine) Observe(rooms.Event) error           { return nil }
 func (e *slowEngine) State(time.Time) any                 { return map[string]int64{"v": e.v} }
 func (e *slowEngine) Apply(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	e.started <- m.ID

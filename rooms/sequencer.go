@@ -366,7 +366,7 @@ func (s *sequencer) deliver(ev Event) {
 }
 
 func (s *sequencer) broadcast(ev Event) {
-	s.engine.Observe(ev)
+	err := s.engine.Observe(ev)
 	s.known.Store(ev.Version)
 	frame := ev.Frame()
 	for sub := range s.subs {
@@ -374,7 +374,26 @@ func (s *sequencer) broadcast(ev Event) {
 			delete(s.subs, sub)
 		}
 	}
+	if err != nil {
+		s.reload(ev, err)
+	}
 	s.armDeadline()
+}
+
+// reload reads the room's state from the store again after the engine could
+// not apply a committed event, so that it never serves a state older than
+// the version it has broadcast. The event itself is committed and was
+// broadcast. When the store cannot be read either, the room resynchronises.
+func (s *sequencer) reload(ev Event, cause error) {
+	s.reg.cfg.Logger.Error("a committed event does not apply to the room's state; reloading the room from the store",
+		"room", s.room, "version", ev.Version, "kind", ev.Kind, "err", cause)
+	ctx, cancel := s.opCtx()
+	_, err := s.engine.Load(ctx)
+	cancel()
+	if err != nil {
+		s.reg.cfg.Logger.Error("reloading the room failed", "room", s.room, "err", err)
+		s.resync()
+	}
 }
 
 // catchUp asks the store for the room's version and fills any gap.

@@ -152,3 +152,22 @@ func TestCentsUnmarshalRejects(t *testing.T) {
 		}
 	}
 }
+
+// Every amount a committed state can hold decodes: min_next_bid after a bid
+// of the maximum with an increment of the maximum is twice the maximum.
+func TestStateMoneyDecodesUpToTwiceTheMaximum(t *testing.T) {
+	for _, c := range []Cents{0, 1, MaxCents, MaxCents + 1, MaxStateCents} {
+		b, _ := c.MarshalJSON()
+		var got Cents
+		if err := got.UnmarshalJSON(b); err != nil || got != c {
+			t.Errorf("%s round-trips to %s, %v", b, got, err)
+		}
+	}
+	var got Cents
+	if err := got.UnmarshalJSON([]byte(`"2000000000.01"`)); err == nil {
+		t.Errorf("decoded %s past the largest sum of two amounts", got)
+	}
+	if _, err := ParseCents((MaxCents + 1).String()); err == nil {
+		t.Error("wire input over the maximum parsed")
+	}
+}
