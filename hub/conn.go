@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -128,9 +129,10 @@ func (c *conn) closeSocket(d disconnect) {
 	c.ws.CloseNow()
 }
 
-// readLoop reads and dispatches frames until the socket closes.
+// readLoop reads and dispatches frames until the socket closes. Every
+// frame, text or binary, counts against the socket's message rate.
 func (c *conn) readLoop() {
-	limiter := newBucket(c.hub.cfg.RateLimit, c.hub.cfg.RateBurst, c.hub.cfg.Clock.Now())
+	limiter := newMessageLimiter(c.hub.cfg)
 	for {
 		typ, data, err := c.ws.Read(c.ctx)
 		if err != nil {
@@ -142,13 +144,19 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
+		if !limiter.AllowN(c.hub.cfg.Clock.Now(), 1) {
+			c.send(wire.ErrorFrame(refOf(typ, data), wire.CodeRateLimited, "too many messages: slow down"))
+			continue
+		}
 		if typ != websocket.MessageText {
 			c.send(wire.ErrorFrame("", wire.CodeBadRequest, "send text frames holding one JSON object each"))
 			continue
 		}
-		if !limiter.allow(c.hub.cfg.Clock.Now()) {
-			c.send(wire.ErrorFrame("", wire.CodeRateLimited, "too many messages: slow down"))
-			continue
+		if !utf8.Valid(data) {
+			// RFC 6455 section 8.1: a text frame that is not UTF-8 fails
+			// the connection, with 1007.
+			c.disconnect(disconnectInvalidUTF8)
+			return
 		}
 		c.dispatch(data)
 	}

@@ -29,6 +29,10 @@ var (
 	// disconnectTooBig: the client sent a frame over the read limit;
 	// coder/websocket has already closed the socket with 1009.
 	disconnectTooBig = disconnect{label: "too_big"}
+	// disconnectInvalidUTF8: the client sent a text frame that is not
+	// UTF-8 (RFC 6455 requires failing the connection, with 1007).
+	disconnectInvalidUTF8 = disconnect{code: wire.CloseInvalidPayload,
+		reason: "a text frame was not valid UTF-8", label: "invalid_utf8"}
 	// disconnectSlowConsumer: the socket could not take a frame that may not
 	// be dropped. What is queued is discarded: the client catches up by
 	// re-joining with since.

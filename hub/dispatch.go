@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/coder/websocket"
+
 	"hotrow/hub/wire"
 	"hotrow/internal/textutil"
 	"hotrow/rooms"
@@ -18,12 +20,12 @@ func (c *conn) dispatch(data []byte) {
 	var in wire.Inbound
 	if err := json.Unmarshal(data, &in); err != nil {
 		c.hub.m.messages.WithLabelValues("other").Inc()
-		c.send(wire.ErrorFrame("", wire.CodeBadRequest, "invalid JSON: "+err.Error()))
+		c.send(wire.ErrorFrame(refOf(websocket.MessageText, data), wire.CodeBadRequest, unreadable(err)))
 		return
 	}
 	c.hub.m.messages.WithLabelValues(c.hub.m.typeLabel(in.Type)).Inc()
-	if len(in.Ref) > 64 {
-		c.send(wire.ErrorFrame("", wire.CodeBadRequest, "ref must be at most 64 characters"))
+	if !validRef(in.Ref) {
+		c.send(wire.ErrorFrame("", wire.CodeBadRequest, fmt.Sprintf("ref must be at most %d characters", maxRefChars)))
 		return
 	}
 	switch in.Type {
@@ -99,8 +101,11 @@ func (c *conn) mutate(in wire.Inbound, kind string, op rooms.Op, data []byte) {
 	case in.Room == "":
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op.Type+" needs a room"))
 		return
-	case in.ID == "" || len(in.ID) > 64 || !utf8.ValidString(in.ID):
-		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op.Type+" needs an id of 1-64 characters (its idempotency key)"))
+	case in.ID == "" || textutil.Chars(in.ID) > maxIDChars || !utf8.ValidString(in.ID):
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, fmt.Sprintf("%s needs an id of 1-%d characters (its idempotency key)", op.Type, maxIDChars)))
+		return
+	case textutil.HasControl(in.ID):
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op.Type+"'s id must not contain control characters"))
 		return
 	}
 	k, _, err := c.hub.rooms.Kinds().ParseRoom(in.Room)
@@ -124,6 +129,19 @@ func (c *conn) mutate(in wire.Inbound, kind string, op rooms.Op, data []byte) {
 		c.send(wire.Encode(wire.Reject{Type: "reject", Ref: in.Ref, ID: in.ID, Room: in.Room,
 			Reason: "unavailable", Message: err.Error() + "; resending the same id is safe"}))
 	}
+}
+
+// unreadable says why a frame could not be read: which field has the
+// wrong JSON type, or that it is not JSON at all.
+func unreadable(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		if typeErr.Field == "" {
+			return "a message must be a JSON object, not " + typeErr.Value
+		}
+		return fmt.Sprintf("field %s must not be a JSON %s", clip(typeErr.Field), typeErr.Value)
+	}
+	return "invalid JSON: " + err.Error()
 }
 
 // field returns the raw JSON of one field of a frame (nil when absent).

@@ -149,6 +149,7 @@ const (
 
 // Close codes.
 const (
+	CloseInvalidPayload = 1007 // a text frame that is not valid UTF-8
 	ClosePolicy         = 1008 // slow consumer, flooding
 	CloseTooBig         = 1009 // a frame over the read limit
 	CloseServiceRestart = 1012 // draining or restarting: reconnect and re-join with since
