@@ -26,8 +26,8 @@ type conn struct {
 	stop context.CancelFunc
 	done chan struct{} // closed when the writer has finished
 
-	rooms map[string]struct{} // joined rooms; read loop only
-	cur   *cursors.Conn       // nil when cursors are disabled
+	rooms *membership   // the rooms joined or being joined
+	cur   *cursors.Conn // nil when cursors are disabled
 }
 
 // closeHandshakeWait bounds waiting for a client's reply to our close frame.
@@ -36,7 +36,7 @@ const closeHandshakeWait = time.Second
 func newConn(h *Hub, ws *websocket.Conn, id Identity) *conn {
 	ctx, stop := context.WithCancel(context.Background())
 	return &conn{hub: h, ws: ws, id: id, q: newSendQueue(h.cfg.SendQueue, h.cfg.SendQueueBytes, h.m.droppedHalfFull),
-		ctx: ctx, stop: stop, done: make(chan struct{}), rooms: map[string]struct{}{}}
+		ctx: ctx, stop: stop, done: make(chan struct{}), rooms: newMembership()}
 }
 
 // Send implements rooms.Subscriber: it never blocks.
@@ -170,10 +170,7 @@ func isTooBig(err error) bool {
 
 // leaveAll unsubscribes from every joined room when the socket ends.
 func (c *conn) leaveAll() {
-	if c.cur != nil {
-		c.cur.Close()
-	}
-	for room := range c.rooms {
+	for _, room := range c.rooms.close(c.cursorClose) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = c.hub.rooms.Leave(ctx, room, c, "", false)
 		cancel()

@@ -61,18 +61,21 @@ func (c *conn) join(in wire.Inbound) {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "since must be a version of 0 or more"))
 		return
 	}
-	if _, joined := c.rooms[in.Room]; !joined && len(c.rooms) >= c.hub.cfg.MaxRoomsPerConn {
+	gen, ok := c.rooms.begin(in.Room, c.hub.cfg.MaxRoomsPerConn)
+	if !ok {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeForbidden, fmt.Sprintf("a socket may join at most %d rooms", c.hub.cfg.MaxRoomsPerConn)))
 		return
 	}
 	ctx, cancel := c.roomCtx()
 	defer cancel()
-	if err := c.hub.rooms.Join(ctx, in.Room, c, in.Since, in.Ref); err != nil {
-		c.send(roomError(in.Ref, err))
-		return
+	room := in.Room
+	done := func(joined bool) {
+		c.rooms.settle(room, gen, joined, func() { c.cursorJoin(room) }, func() { c.cursorLeave(room) })
 	}
-	c.rooms[in.Room] = struct{}{}
-	c.cursorJoin(in.Room)
+	if err := c.hub.rooms.Join(ctx, room, c, in.Since, in.Ref, done); err != nil {
+		c.rooms.abandon(room, gen)
+		c.send(roomError(in.Ref, err))
+	}
 }
 
 func (c *conn) leave(in wire.Inbound) {
@@ -80,12 +83,11 @@ func (c *conn) leave(in wire.Inbound) {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "leave needs a room"))
 		return
 	}
-	if _, joined := c.rooms[in.Room]; !joined {
+	room := in.Room
+	if !c.rooms.leave(room, func() { c.cursorLeave(room) }) {
 		c.send(wire.Encode(wire.Left{Type: "left", Ref: in.Ref, Room: in.Room}))
 		return
 	}
-	delete(c.rooms, in.Room)
-	c.cursorLeave(in.Room)
 	ctx, cancel := c.roomCtx()
 	defer cancel()
 	if err := c.hub.rooms.Leave(ctx, in.Room, c, in.Ref, true); err != nil {

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +119,30 @@ func errorWithoutRef(code string) func(map[string]any) bool {
 		_, hasRef := m["ref"]
 		return m["type"] == "error" && m["code"] == code && !hasRef
 	}
+}
+
+// A join the room refuses (it does not exist) does not count as joined:
+// it takes no place under the socket's room cap, and the socket may not
+// send cursors to it.
+func TestRefusedJoinsDoNotCount(t *testing.T) {
+	w := testkit.NewWorld(t, nil)
+	w.Auction(auction.CreateRequest{ID: "a1", Title: "Lamp", StartingPrice: "10.00", Increment: "1.00"})
+	url := w.StartHub(testkit.HubOptions{Cursors: true, Hub: hub.Config{MaxRoomsPerConn: 4}}).URL
+	c := testkit.Dial(t, url, "alice")
+	for i := range 6 {
+		ref := fmt.Sprint("j", i)
+		c.Send(map[string]any{"type": "join", "ref": ref, "room": fmt.Sprint("auction:ghost", i)})
+		c.Await("not_found for a room that does not exist", testkit.ErrorCode(ref, wire.CodeNotFound))
+	}
+	c.Send(map[string]any{"type": "cursor", "ref": "cur", "room": "auction:ghost0", "pos": map[string]int{"x": 1}})
+	c.Await("a cursor in a room never joined is forbidden", testkit.ErrorCode("cur", wire.CodeForbidden))
+	c.Send(map[string]any{"type": "join", "ref": "real", "room": "auction:a1"})
+	c.Await("the real room joined", testkit.Reply("joined", "real"))
+	c.Send(map[string]any{"type": "cursor", "ref": "cur2", "room": "auction:a1", "pos": map[string]int{"x": 1}})
+	c.Await("its own cursor in the cursors frame", func(m map[string]any) bool {
+		if m["type"] == "error" {
+			t.Fatalf("cursor refused in a joined room: %v", m)
+		}
+		return m["type"] == "cursors" && strings.Contains(fmt.Sprint(m["cursors"]), "x:1")
+	})
 }

@@ -25,7 +25,7 @@ import (
 // Rooms is what the hub needs of the room registry.
 type Rooms interface {
 	Kinds() *rooms.Kinds
-	Join(ctx context.Context, room string, sub rooms.Subscriber, since *int64, ref string) error
+	Join(ctx context.Context, room string, sub rooms.Subscriber, since *int64, ref string, done func(joined bool)) error
 	Leave(ctx context.Context, room string, sub rooms.Subscriber, ref string, reply bool) error
 	Mutate(ctx context.Context, room string, m *rooms.Mutation) error
 }

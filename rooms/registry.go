@@ -106,9 +106,13 @@ func (e *BadRoomError) Error() string { return e.Err.Error() }
 func (e *BadRoomError) Unwrap() error { return e.Err }
 
 // Join subscribes sub to room. The joined frame (or an error frame) and then
-// every event reach sub through Send, in order.
-func (r *Registry) Join(ctx context.Context, room string, sub Subscriber, since *int64, ref string) error {
-	return r.send(ctx, room, request{kind: reqJoin, sub: sub, since: since, ref: ref})
+// every event reach sub through Send, in order. The room answers on its own
+// goroutine: when Join returns nil, done (if not nil) is called exactly once,
+// from the room's goroutine, once the room has decided, with whether sub is
+// now subscribed; it must not block. When Join returns an error, the room
+// never got the request and done is not called.
+func (r *Registry) Join(ctx context.Context, room string, sub Subscriber, since *int64, ref string, done func(joined bool)) error {
+	return r.send(ctx, room, request{kind: reqJoin, sub: sub, since: since, ref: ref, done: done})
 }
 
 // Leave unsubscribes sub from room; with reply, a left frame follows.

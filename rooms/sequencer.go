@@ -31,6 +31,14 @@ type request struct {
 	m     *Mutation
 	snap  chan snapshot
 	upto  int64
+	done  func(joined bool) // a join's outcome, for the hub
+}
+
+// joined reports a join's outcome to whoever asked for it.
+func (req request) joined(ok bool) {
+	if req.done != nil {
+		req.done(ok)
+	}
 }
 
 type snapshot struct {
@@ -242,6 +250,7 @@ func (s *sequencer) refuse(req request) {
 	switch req.kind {
 	case reqJoin:
 		req.sub.Send(wire.ErrorFrame(req.ref, code, msg), false)
+		req.joined(false)
 	case reqLeave:
 		if req.reply {
 			req.sub.Send(wire.Encode(wire.Left{Type: "left", Ref: req.ref, Room: s.room}), false)
@@ -298,9 +307,11 @@ func (s *sequencer) join(joins []request) {
 			state, _ = json.Marshal(s.engine.State(s.clock().Now()))
 		}
 		frame := wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, State: state})
-		if req.sub.Send(frame, false) {
+		ok := req.sub.Send(frame, false)
+		if ok {
 			s.subs[req.sub] = struct{}{}
 		}
+		req.joined(ok)
 	}
 }
 
@@ -313,14 +324,17 @@ func (s *sequencer) replay(req request, known int64) bool {
 		cancel()
 		if err == nil && int64(len(evs)) == known-*since {
 			if !req.sub.Send(wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, Recovered: true}), false) {
+				req.joined(false)
 				return true
 			}
 			for _, ev := range evs {
 				if !req.sub.Send(ev.Frame(), false) {
+					req.joined(false)
 					return true
 				}
 			}
 			s.subs[req.sub] = struct{}{}
+			req.joined(true)
 			return true
 		}
 		if err != nil {
