@@ -21,7 +21,8 @@ type Config struct {
 	// PollInterval is how often rooms with subscribers look for commits made
 	// by other hubs sharing the store. Default 250ms.
 	PollInterval time.Duration
-	// InboxSize bounds each room's queue of pending messages. Default 1024.
+	// InboxSize bounds each room's queue of pending messages; its storage
+	// grows with what is queued, not allocated up front. Default 1024.
 	InboxSize int
 	// MaxReplay is the most events a join with since is answered with; a
 	// client further behind gets the full state instead. Default 1000.
@@ -164,12 +165,10 @@ func (r *Registry) send(ctx context.Context, room string, req request) error {
 	s.refs++
 	r.mu.Unlock()
 	defer r.release(s)
-	select {
-	case s.inbox <- req:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("room %s is busy: %w", room, ctx.Err())
+	if err := s.inbox.push(ctx, req); err != nil {
+		return fmt.Errorf("room %s is busy: %w", room, err)
 	}
+	return nil
 }
 
 func (r *Registry) release(s *sequencer) {
@@ -183,7 +182,7 @@ func (r *Registry) release(s *sequencer) {
 func (r *Registry) retire(s *sequencer) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s.refs > 0 || len(s.inbox) > 0 {
+	if s.refs > 0 || s.inbox.size() > 0 {
 		return false
 	}
 	if r.live[s.room] == s {
@@ -252,10 +251,7 @@ func (r *Registry) nudge(s *sequencer, v int64) {
 	s.refs++
 	r.mu.Unlock()
 	defer r.release(s)
-	select {
-	case s.inbox <- request{kind: reqCatchUp, upto: v}:
-	default:
-	}
+	s.inbox.offer(request{kind: reqCatchUp, upto: v})
 }
 
 // Drain stops taking messages, lets every sequencer finish the transaction

@@ -54,7 +54,7 @@ type sequencer struct {
 	room   string
 	kind   string
 	engine Engine
-	inbox  chan request
+	inbox  *inbox
 
 	refs    int          // guarded by reg.mu
 	known   atomic.Int64 // the newest version broadcast here
@@ -68,7 +68,7 @@ type sequencer struct {
 
 func newSequencer(r *Registry, room, kind string, e Engine) *sequencer {
 	return &sequencer{reg: r, room: room, kind: kind, engine: e,
-		inbox: make(chan request, r.cfg.InboxSize), subs: map[Subscriber]struct{}{}}
+		inbox: newInbox(r.cfg.InboxSize), subs: map[Subscriber]struct{}{}}
 }
 
 func (s *sequencer) clock() clock.Clock { return s.reg.cfg.Clock }
@@ -92,6 +92,7 @@ func (s *sequencer) run() {
 		s.known.Store(v)
 		s.armDeadline()
 	}
+	var batch []request
 	for {
 		var idleC, deadlineC <-chan time.Time
 		if s.idle != nil {
@@ -101,14 +102,17 @@ func (s *sequencer) run() {
 			deadlineC = s.deadline.C()
 		}
 		select {
-		case req := <-s.inbox:
-			// select picks at random among ready cases: once the hub drains,
-			// a queued message must be refused, not run, even when the inbox
-			// was chosen over stop.
-			if s.draining() {
-				s.broken = ErrDraining
+		case <-s.inbox.wake:
+			batch = s.inbox.take(batch)
+			for _, req := range batch {
+				// select picks at random among ready cases: once the hub
+				// drains, a queued message must be refused, not run, even
+				// when the inbox was chosen over stop.
+				if s.draining() {
+					s.broken = ErrDraining
+				}
+				s.handle(req)
 			}
-			s.handle(req)
 			s.upkeep()
 			// Activity postpones retirement: the idle time counts from the
 			// last message handled.
@@ -182,10 +186,14 @@ func (s *sequencer) stopTimers() {
 // no sender holds a reference.
 func (s *sequencer) drainOut() {
 	s.broken = ErrDraining
+	var batch []request
 	for !s.reg.retire(s) {
 		select {
-		case req := <-s.inbox:
-			s.handle(req)
+		case <-s.inbox.wake:
+			batch = s.inbox.take(batch)
+			for _, req := range batch {
+				s.handle(req)
+			}
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
