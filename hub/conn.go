@@ -21,6 +21,7 @@ type conn struct {
 	hub  *Hub
 	ws   *websocket.Conn
 	id   Identity
+	sess *session // the token's rights and expiry, renewed by refresh
 	q    *sendQueue
 	ctx  context.Context // the read loop's; ended when the socket is done
 	stop context.CancelFunc
@@ -35,7 +36,7 @@ const closeHandshakeWait = time.Second
 
 func newConn(h *Hub, ws *websocket.Conn, id Identity) *conn {
 	ctx, stop := context.WithCancel(context.Background())
-	return &conn{hub: h, ws: ws, id: id, q: newSendQueue(h.cfg.SendQueue, h.cfg.SendQueueBytes, h.m.droppedHalfFull),
+	return &conn{hub: h, ws: ws, id: id, sess: newSession(id), q: newSendQueue(h.cfg.SendQueue, h.cfg.SendQueueBytes, h.m.droppedHalfFull),
 		ctx: ctx, stop: stop, done: make(chan struct{}), rooms: newMembership()}
 }
 

@@ -20,7 +20,7 @@ func (c *conn) cursor(in wire.Inbound) {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "cursor needs a room"))
 		return
 	}
-	if !c.rooms.joined(in.Room) {
+	if rights, _ := c.sess.get(); !rights.CanWatch(in.Room) || !c.rooms.joined(in.Room) {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeForbidden, fmt.Sprintf("join %s (and wait for joined) before sending cursors to it", clip(in.Room))))
 		return
 	}

@@ -33,6 +33,10 @@ var (
 	// UTF-8 (RFC 6455 requires failing the connection, with 1007).
 	disconnectInvalidUTF8 = disconnect{code: wire.CloseInvalidPayload,
 		reason: "a text frame was not valid UTF-8", label: "invalid_utf8"}
+	// disconnectTokenExpired: the socket's token expired without renewal;
+	// the client was told (token_expired) just before.
+	disconnectTokenExpired = disconnect{code: wire.CloseTokenExpired,
+		reason: "token expired", flush: true, label: "token_expired"}
 	// disconnectSlowConsumer: the socket could not take a frame that may not
 	// be dropped. What is queued is discarded: the client catches up by
 	// re-joining with since.

@@ -28,7 +28,13 @@ func (c *conn) dispatch(data []byte) {
 		c.send(wire.ErrorFrame("", wire.CodeBadRequest, fmt.Sprintf("ref must be at most %d characters", maxRefChars)))
 		return
 	}
+	if c.sess.expiredAt(c.hub.cfg.Clock.Now()) {
+		c.expire()
+		return
+	}
 	switch in.Type {
+	case wire.TypeRefresh:
+		c.refresh(in)
 	case wire.TypePing:
 		c.send(wire.Encode(wire.Pong{Type: "pong", Ref: in.Ref}))
 	case wire.TypeJoin:
@@ -59,6 +65,14 @@ func (c *conn) join(in wire.Inbound) {
 	}
 	if in.Since != nil && *in.Since < 0 {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "since must be a version of 0 or more"))
+		return
+	}
+	if _, _, err := c.hub.rooms.Kinds().ParseRoom(in.Room); err != nil {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, err.Error()))
+		return
+	}
+	if rights, _ := c.sess.get(); !rights.CanWatch(in.Room) {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeForbidden, fmt.Sprintf("your token does not let you watch %s", clip(in.Room))))
 		return
 	}
 	gen, ok := c.rooms.begin(in.Room, c.hub.cfg.MaxRoomsPerConn)
@@ -117,6 +131,11 @@ func (c *conn) mutate(in wire.Inbound, kind string, op rooms.Op, data []byte) {
 	}
 	if k != kind {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, fmt.Sprintf("%s goes to %s rooms, not %s", op.Type, kind, clip(in.Room))))
+		return
+	}
+	if rights, _ := c.sess.get(); !rights.CanDo(op.Type, in.Room) {
+		c.send(wire.Encode(wire.Reject{Type: "reject", Ref: in.Ref, ID: in.ID, Room: in.Room,
+			Reason: rooms.ReasonForbidden, Message: fmt.Sprintf("your token does not let you %s in %s", op.Type, clip(in.Room))}))
 		return
 	}
 	payload, err := field(data, op.Field)

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"hotrow/hub/auth"
 	"hotrow/hub/wire"
 	"hotrow/internal/clock"
 	"hotrow/internal/randid"
@@ -35,6 +36,10 @@ type Config struct {
 	HubID       string // this instance's id, sent in welcome
 	Server      string // "hotrow/<version>"
 	TokenSecret []byte // when set, ?token= (HS256 JWT) is required
+	// Auth checks tokens and holds the default rights; when nil, it is made
+	// from TokenSecret with auth.DefaultRights (watch and every op on every
+	// room). Without a secret (development) every socket has every right.
+	Auth *auth.Verifier
 	// ReadLimit is the largest frame a client may send; a larger one closes
 	// the socket with 1009. Default 16 KiB.
 	ReadLimit int64
@@ -113,6 +118,7 @@ type Hub struct {
 	cfg   Config
 	rooms Rooms
 	m     *metrics
+	auth  *auth.Verifier
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -123,7 +129,11 @@ type Hub struct {
 // New makes a hub serving the rooms of r; it registers its metrics on reg.
 func New(r Rooms, reg prometheus.Registerer, cfg Config) *Hub {
 	cfg.defaults()
-	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), conns: map[*conn]struct{}{}}
+	v := cfg.Auth
+	if v == nil {
+		v = &auth.Verifier{Secret: cfg.TokenSecret, Default: auth.DefaultRights(r.Kinds().OpTypes()), Clock: cfg.Clock}
+	}
+	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), auth: v, conns: map[*conn]struct{}{}}
 }
 
 // ServeHTTP upgrades GET /ws to a WebSocket and serves it until it closes.
@@ -170,7 +180,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.m.connections.Dec()
 	}()
 
-	c.send(wire.Encode(wire.Welcome{Type: "welcome", User: id.User, Hub: h.cfg.HubID, Server: h.cfg.Server}))
+	welcome := wire.Welcome{Type: "welcome", User: id.User, Hub: h.cfg.HubID, Server: h.cfg.Server}
+	if !id.Expires.IsZero() {
+		exp := id.Expires.UTC()
+		welcome.Exp = &exp
+	}
+	c.send(wire.Encode(welcome))
+	go c.watchExpiry()
 	c.readLoop()
 	c.stop()
 	c.leaveAll()
@@ -223,6 +239,11 @@ func httpError(w http.ResponseWriter, status int, msg string) {
 	switch status {
 	case http.StatusUnauthorized:
 		code = wire.CodeUnauthorized
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hotrow"`)
+	case http.StatusForbidden:
+		code = wire.CodeForbidden
+	case http.StatusTooManyRequests:
+		code = wire.CodeRateLimited
 	case http.StatusServiceUnavailable:
 		code = wire.CodeUnavailable
 	}

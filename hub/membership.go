@@ -112,3 +112,14 @@ func (m *membership) close(off func()) []string {
 	clear(m.rooms)
 	return out
 }
+
+// list returns the rooms the socket is in or joining.
+func (m *membership) list() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.rooms))
+	for r := range m.rooms {
+		out = append(out, r)
+	}
+	return out
+}
