@@ -157,9 +157,22 @@ func (c *conn) readLoop() {
 			// RFC 6455 section 8.1: a text frame that is not UTF-8 fails
 			// the connection, with 1007.
 			c.disconnect(disconnectInvalidUTF8)
+			c.discard()
 			return
 		}
 		c.dispatch(data)
+	}
+}
+
+// discard reads and drops frames until the connection ends, after the read
+// loop asked for a close: the writer writes the close frame and ends the
+// connection. Returning at once would end the read loop's context first,
+// and the writer would drop the connection without the close frame.
+func (c *conn) discard() {
+	for {
+		if _, _, err := c.ws.Read(c.ctx); err != nil {
+			return
+		}
 	}
 }
 
