@@ -182,7 +182,7 @@ func lexSQL(sql string) (idents, literals map[string]bool, err error) {
 }
 
 // quoted reads a quoted token starting at s[0] == q, with q doubled inside
-// and, for E'' literals, backslash escapes; it returns the decoded text and
+// and, for E” literals, backslash escapes; it returns the decoded text and
 // the bytes consumed.
 func quoted(s string, q byte, backslash bool) (string, int, bool) {
 	var b strings.Builder
