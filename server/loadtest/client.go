@@ -304,13 +304,13 @@ func (c *client) current() (*websocket.Conn, chan struct{}, chan struct{}) {
 func (c *client) bid(ctx context.Context, room, id string, cents int64) (frame, error) {
 	msg := map[string]any{"type": "bid", "room": room, "id": id, "amount": formatCents(cents)}
 	for {
-		ws, dropped, up := c.current()
+		_, _, up := c.current()
 		select {
 		case <-up:
 		case <-ctx.Done():
 			return frame{}, fmt.Errorf("%s: no socket for %s: %w", c.user, id, ctx.Err())
 		}
-		ws, dropped, _ = c.current()
+		ws, dropped, _ := c.current()
 		if err := c.send(ctx, ws, msg); err != nil {
 			if !c.reconnect {
 				return frame{}, err
