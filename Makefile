@@ -38,9 +38,10 @@ test-dsql: test-deps
 	$(GO) test -race -count=1 -timeout 10m ./internal/dsqldouble/ ./internal/pgtrace/ ./txn/dsql/
 	$(GO) test -race -count=1 -timeout 10m -run 'DSQL' ./txn/... ./server/
 
-## test-fuzz: each fuzz target for FUZZTIME (30s), one after another (scripts/fuzz.sh)
+## test-fuzz: each fuzz target for FUZZTIME (30s), one after another (scripts/fuzz.sh), at the lowest
+## CPU priority so that it takes only what the race suite leaves (its load tests race a clock)
 test-fuzz:
-	bash scripts/fuzz.sh
+	nice -n 19 bash scripts/fuzz.sh
 
 ## test-deps: PostgreSQL 15 server binaries, node, dynalite (idempotent, fast when present)
 test-deps:

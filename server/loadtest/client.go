@@ -201,6 +201,11 @@ func (c *client) joinOn(ctx context.Context, ws *websocket.Conn) error {
 		c.segments = append(c.segments, segment{joinedAt: f.Version})
 		c.last = f.Version
 		c.minNext = mustCents(f.State.MinNextBid)
+		// A join closes an auction past its end before answering: a client
+		// that joins after the close sees it in the state, not as an event.
+		if f.State.Status == "ended" {
+			c.closeOnce.Do(func() { close(c.closedSeen) })
+		}
 	}
 	return nil
 }
