@@ -55,8 +55,8 @@ var (
 )
 
 // disconnects are every disconnect reason, exported at zero from the start.
-var disconnects = []disconnect{disconnectClient, disconnectTooBig, disconnectSlowConsumer,
-	disconnectShutdown, disconnectResync, disconnectError}
+var disconnects = []disconnect{disconnectClient, disconnectTooBig, disconnectInvalidUTF8, disconnectSlowConsumer,
+	disconnectTokenExpired, disconnectShutdown, disconnectResync, disconnectError}
 
 // disconnect ends the socket for d unless it is already ending: from here on
 // it takes no frames, and the writer writes what d says and closes. It never

@@ -716,7 +716,7 @@ func TestJoinStormIsOneCatchUp(t *testing.T) {
 	subs := make([]*sub, joiners)
 	for i := range subs {
 		subs[i] = &sub{name: fmt.Sprint("s", i)}
-		if err := r.Join(ctx, "slow:x", subs[i], nil, "j"); err != nil {
+		if err := r.Join(ctx, "slow:x", subs[i], nil, "j", nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -104,15 +104,7 @@ func (s *sequencer) run() {
 		select {
 		case <-s.inbox.wake:
 			batch = s.inbox.take(batch)
-			for _, req := range batch {
-				// select picks at random among ready cases: once the hub
-				// drains, a queued message must be refused, not run, even
-				// when the inbox was chosen over stop.
-				if s.draining() {
-					s.broken = ErrDraining
-				}
-				s.handle(req)
-			}
+			s.handleAll(batch)
 			s.upkeep()
 			// Activity postpones retirement: the idle time counts from the
 			// last message handled.
@@ -206,11 +198,7 @@ func (s *sequencer) handle(req request) {
 	}
 	switch req.kind {
 	case reqJoin:
-		joins, next := s.moreJoins(req)
-		s.join(joins)
-		if next != nil {
-			s.handle(*next)
-		}
+		s.join([]request{req})
 	case reqLeave:
 		delete(s.subs, req.sub)
 		if req.reply {
@@ -280,23 +268,29 @@ func (s *sequencer) refuse(req request) {
 // maxJoinBatch bounds how many queued joins one catch-up serves.
 const maxJoinBatch = 256
 
-// moreJoins takes the joins queued right behind req, so that a storm of
-// joins costs one catch-up with the store, not one each. It stops at the
-// first other request and returns it too, to be handled next.
-func (s *sequencer) moreJoins(req request) ([]request, *request) {
-	joins := []request{req}
-	for len(joins) < maxJoinBatch && !s.draining() {
-		select {
-		case r := <-s.inbox:
-			if r.kind != reqJoin {
-				return joins, &r
-			}
-			joins = append(joins, r)
-		default:
-			return joins, nil
+// handleAll handles a batch taken from the inbox, in order. Joins queued
+// next to each other are answered together, so that a storm of joins costs
+// one catch-up with the store, not one each.
+func (s *sequencer) handleAll(batch []request) {
+	for i := 0; i < len(batch); {
+		// select picks at random among ready cases: once the hub drains, a
+		// queued message must be refused, not run, even when the inbox was
+		// chosen over stop.
+		if s.draining() {
+			s.broken = ErrDraining
 		}
+		if batch[i].kind == reqJoin && s.broken == nil {
+			j := i + 1
+			for j < len(batch) && j-i < maxJoinBatch && batch[j].kind == reqJoin {
+				j++
+			}
+			s.join(batch[i:j])
+			i = j
+			continue
+		}
+		s.handle(batch[i])
+		i++
 	}
-	return joins, nil
 }
 
 // join answers joins after catching up with the store (and closing the room

@@ -147,7 +147,6 @@ type hubProcess struct {
 	proc *childproc.Process
 }
 
-
 // startHubProcess starts a hub on addr over dsn and waits until it is
 // ready; it is killed when the test ends.
 func startHubProcess(t *testing.T, addr, dsn string) *hubProcess {
