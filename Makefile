@@ -4,7 +4,7 @@ ADDR    ?= :8080
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test test-deps test-deploy test-dsql lint bench loadtest soak image image-local clean
+.PHONY: run build test test-go test-fuzz test-deps test-deploy test-dsql lint bench loadtest soak image image-local clean
 
 ## run: the hub on the embedded store, UI at http://localhost:8080
 run:
@@ -14,8 +14,12 @@ run:
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/hotrow ./server
 
-## test: installs what the tests need (PostgreSQL 15, node + dynalite, promtool, buildah), then lint, every test with -race, and the deploy/ checks
+## test: installs what the tests need (PostgreSQL 15, node + dynalite, promtool, buildah), then lint, every test with -race and the deploy/ checks, beside a bounded fuzz run of every target
 test: test-deps lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-go test-fuzz
+
+## test-go: every test with -race (the fault runs included)
+test-go:
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(DEPLOY_TEST)
 
@@ -33,6 +37,11 @@ test-deploy: test-deps
 test-dsql: test-deps
 	$(GO) test -race -count=1 -timeout 10m ./internal/dsqldouble/ ./internal/pgtrace/ ./txn/dsql/
 	$(GO) test -race -count=1 -timeout 10m -run 'DSQL' ./txn/... ./server/
+
+## test-fuzz: each fuzz target for FUZZTIME (30s), one after another (scripts/fuzz.sh), at the lowest
+## CPU priority so that it takes only what the race suite leaves (its load tests race a clock)
+test-fuzz:
+	nice -n 19 bash scripts/fuzz.sh
 
 ## test-deps: PostgreSQL 15 server binaries, node, dynalite (idempotent, fast when present)
 test-deps:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -20,13 +21,14 @@ type conn struct {
 	hub  *Hub
 	ws   *websocket.Conn
 	id   Identity
+	sess *session // the token's rights and expiry, renewed by refresh
 	q    *sendQueue
 	ctx  context.Context // the read loop's; ended when the socket is done
 	stop context.CancelFunc
 	done chan struct{} // closed when the writer has finished
 
-	rooms map[string]struct{} // joined rooms; read loop only
-	cur   *cursors.Conn       // nil when cursors are disabled
+	rooms *membership   // the rooms joined or being joined
+	cur   *cursors.Conn // nil when cursors are disabled
 }
 
 // closeHandshakeWait bounds waiting for a client's reply to our close frame.
@@ -34,8 +36,8 @@ const closeHandshakeWait = time.Second
 
 func newConn(h *Hub, ws *websocket.Conn, id Identity) *conn {
 	ctx, stop := context.WithCancel(context.Background())
-	return &conn{hub: h, ws: ws, id: id, q: newSendQueue(h.cfg.SendQueue, h.cfg.SendQueueBytes, h.m.droppedHalfFull),
-		ctx: ctx, stop: stop, done: make(chan struct{}), rooms: map[string]struct{}{}}
+	return &conn{hub: h, ws: ws, id: id, sess: newSession(id), q: newSendQueue(h.cfg.SendQueue, h.cfg.SendQueueBytes, h.m.droppedHalfFull),
+		ctx: ctx, stop: stop, done: make(chan struct{}), rooms: newMembership()}
 }
 
 // Send implements rooms.Subscriber: it never blocks.
@@ -128,9 +130,10 @@ func (c *conn) closeSocket(d disconnect) {
 	c.ws.CloseNow()
 }
 
-// readLoop reads and dispatches frames until the socket closes.
+// readLoop reads and dispatches frames until the socket closes. Every
+// frame, text or binary, counts against the socket's message rate.
 func (c *conn) readLoop() {
-	limiter := newBucket(c.hub.cfg.RateLimit, c.hub.cfg.RateBurst, c.hub.cfg.Clock.Now())
+	limiter := newMessageLimiter(c.hub.cfg)
 	for {
 		typ, data, err := c.ws.Read(c.ctx)
 		if err != nil {
@@ -142,15 +145,34 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
+		if !limiter.AllowN(c.hub.cfg.Clock.Now(), 1) {
+			c.send(wire.ErrorFrame(refOf(typ, data), wire.CodeRateLimited, "too many messages: slow down"))
+			continue
+		}
 		if typ != websocket.MessageText {
 			c.send(wire.ErrorFrame("", wire.CodeBadRequest, "send text frames holding one JSON object each"))
 			continue
 		}
-		if !limiter.allow(c.hub.cfg.Clock.Now()) {
-			c.send(wire.ErrorFrame("", wire.CodeRateLimited, "too many messages: slow down"))
-			continue
+		if !utf8.Valid(data) {
+			// RFC 6455 section 8.1: a text frame that is not UTF-8 fails
+			// the connection, with 1007.
+			c.disconnect(disconnectInvalidUTF8)
+			c.discard()
+			return
 		}
 		c.dispatch(data)
+	}
+}
+
+// discard reads and drops frames until the connection ends, after the read
+// loop asked for a close: the writer writes the close frame and ends the
+// connection. Returning at once would end the read loop's context first,
+// and the writer would drop the connection without the close frame.
+func (c *conn) discard() {
+	for {
+		if _, _, err := c.ws.Read(c.ctx); err != nil {
+			return
+		}
 	}
 }
 
@@ -162,10 +184,7 @@ func isTooBig(err error) bool {
 
 // leaveAll unsubscribes from every joined room when the socket ends.
 func (c *conn) leaveAll() {
-	if c.cur != nil {
-		c.cur.Close()
-	}
-	for room := range c.rooms {
+	for _, room := range c.rooms.close(c.cursorClose) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = c.hub.rooms.Leave(ctx, room, c, "", false)
 		cancel()

@@ -20,8 +20,8 @@ func (c *conn) cursor(in wire.Inbound) {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "cursor needs a room"))
 		return
 	}
-	if _, joined := c.rooms[in.Room]; !joined {
-		c.send(wire.ErrorFrame(in.Ref, wire.CodeForbidden, fmt.Sprintf("join %s before sending cursors to it", clip(in.Room))))
+	if rights, _ := c.sess.get(); !rights.CanWatch(in.Room) || !c.rooms.joined(in.Room) {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeForbidden, fmt.Sprintf("join %s (and wait for joined) before sending cursors to it", clip(in.Room))))
 		return
 	}
 	switch err := c.cur.Move(in.Room, in.Pos); {
@@ -37,7 +37,7 @@ func (c *conn) cursor(in wire.Inbound) {
 	}
 }
 
-// cursorJoin tells the cursors a join was accepted (the room answers it).
+// cursorJoin tells the cursors the room accepted a join.
 func (c *conn) cursorJoin(room string) {
 	if c.cur != nil {
 		c.cur.Join(room)
@@ -48,5 +48,12 @@ func (c *conn) cursorJoin(room string) {
 func (c *conn) cursorLeave(room string) {
 	if c.cur != nil {
 		c.cur.Leave(room)
+	}
+}
+
+// cursorClose takes the socket out of every room's cursors when it ends.
+func (c *conn) cursorClose() {
+	if c.cur != nil {
+		c.cur.Close()
 	}
 }

@@ -29,6 +29,14 @@ var (
 	// disconnectTooBig: the client sent a frame over the read limit;
 	// coder/websocket has already closed the socket with 1009.
 	disconnectTooBig = disconnect{label: "too_big"}
+	// disconnectInvalidUTF8: the client sent a text frame that is not
+	// UTF-8 (RFC 6455 requires failing the connection, with 1007).
+	disconnectInvalidUTF8 = disconnect{code: wire.CloseInvalidPayload,
+		reason: "a text frame was not valid UTF-8", label: "invalid_utf8"}
+	// disconnectTokenExpired: the socket's token expired without renewal;
+	// the client was told (token_expired) just before.
+	disconnectTokenExpired = disconnect{code: wire.CloseTokenExpired,
+		reason: "token expired", flush: true, label: "token_expired"}
 	// disconnectSlowConsumer: the socket could not take a frame that may not
 	// be dropped. What is queued is discarded: the client catches up by
 	// re-joining with since.
@@ -47,8 +55,8 @@ var (
 )
 
 // disconnects are every disconnect reason, exported at zero from the start.
-var disconnects = []disconnect{disconnectClient, disconnectTooBig, disconnectSlowConsumer,
-	disconnectShutdown, disconnectResync, disconnectError}
+var disconnects = []disconnect{disconnectClient, disconnectTooBig, disconnectInvalidUTF8, disconnectSlowConsumer,
+	disconnectTokenExpired, disconnectShutdown, disconnectResync, disconnectError}
 
 // disconnect ends the socket for d unless it is already ending: from here on
 // it takes no frames, and the writer writes what d says and closes. It never

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/coder/websocket"
+
 	"hotrow/hub/wire"
 	"hotrow/internal/textutil"
 	"hotrow/rooms"
@@ -18,15 +20,21 @@ func (c *conn) dispatch(data []byte) {
 	var in wire.Inbound
 	if err := json.Unmarshal(data, &in); err != nil {
 		c.hub.m.messages.WithLabelValues("other").Inc()
-		c.send(wire.ErrorFrame("", wire.CodeBadRequest, "invalid JSON: "+err.Error()))
+		c.send(wire.ErrorFrame(refOf(websocket.MessageText, data), wire.CodeBadRequest, unreadable(err)))
 		return
 	}
 	c.hub.m.messages.WithLabelValues(c.hub.m.typeLabel(in.Type)).Inc()
-	if len(in.Ref) > 64 {
-		c.send(wire.ErrorFrame("", wire.CodeBadRequest, "ref must be at most 64 characters"))
+	if !validRef(in.Ref) {
+		c.send(wire.ErrorFrame("", wire.CodeBadRequest, fmt.Sprintf("ref must be at most %d characters", maxRefChars)))
+		return
+	}
+	if c.sess.expiredAt(c.hub.cfg.Clock.Now()) {
+		c.expire()
 		return
 	}
 	switch in.Type {
+	case wire.TypeRefresh:
+		c.refresh(in)
 	case wire.TypePing:
 		c.send(wire.Encode(wire.Pong{Type: "pong", Ref: in.Ref}))
 	case wire.TypeJoin:
@@ -59,18 +67,29 @@ func (c *conn) join(in wire.Inbound) {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "since must be a version of 0 or more"))
 		return
 	}
-	if _, joined := c.rooms[in.Room]; !joined && len(c.rooms) >= c.hub.cfg.MaxRoomsPerConn {
+	if _, _, err := c.hub.rooms.Kinds().ParseRoom(in.Room); err != nil {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, err.Error()))
+		return
+	}
+	if rights, _ := c.sess.get(); !rights.CanWatch(in.Room) {
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeForbidden, fmt.Sprintf("your token does not let you watch %s", clip(in.Room))))
+		return
+	}
+	gen, ok := c.rooms.begin(in.Room, c.hub.cfg.MaxRoomsPerConn)
+	if !ok {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeForbidden, fmt.Sprintf("a socket may join at most %d rooms", c.hub.cfg.MaxRoomsPerConn)))
 		return
 	}
 	ctx, cancel := c.roomCtx()
 	defer cancel()
-	if err := c.hub.rooms.Join(ctx, in.Room, c, in.Since, in.Ref); err != nil {
-		c.send(roomError(in.Ref, err))
-		return
+	room := in.Room
+	done := func(joined bool) {
+		c.rooms.settle(room, gen, joined, func() { c.cursorJoin(room) }, func() { c.cursorLeave(room) })
 	}
-	c.rooms[in.Room] = struct{}{}
-	c.cursorJoin(in.Room)
+	if err := c.hub.rooms.Join(ctx, room, c, in.Since, in.Ref, done); err != nil {
+		c.rooms.abandon(room, gen)
+		c.send(roomError(in.Ref, err))
+	}
 }
 
 func (c *conn) leave(in wire.Inbound) {
@@ -78,12 +97,11 @@ func (c *conn) leave(in wire.Inbound) {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, "leave needs a room"))
 		return
 	}
-	if _, joined := c.rooms[in.Room]; !joined {
+	room := in.Room
+	if !c.rooms.leave(room, func() { c.cursorLeave(room) }) {
 		c.send(wire.Encode(wire.Left{Type: "left", Ref: in.Ref, Room: in.Room}))
 		return
 	}
-	delete(c.rooms, in.Room)
-	c.cursorLeave(in.Room)
 	ctx, cancel := c.roomCtx()
 	defer cancel()
 	if err := c.hub.rooms.Leave(ctx, in.Room, c, in.Ref, true); err != nil {
@@ -99,8 +117,11 @@ func (c *conn) mutate(in wire.Inbound, kind string, op rooms.Op, data []byte) {
 	case in.Room == "":
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op.Type+" needs a room"))
 		return
-	case in.ID == "" || len(in.ID) > 64 || !utf8.ValidString(in.ID):
-		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op.Type+" needs an id of 1-64 characters (its idempotency key)"))
+	case in.ID == "" || textutil.Chars(in.ID) > maxIDChars || !utf8.ValidString(in.ID):
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, fmt.Sprintf("%s needs an id of 1-%d characters (its idempotency key)", op.Type, maxIDChars)))
+		return
+	case textutil.HasControl(in.ID):
+		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, op.Type+"'s id must not contain control characters"))
 		return
 	}
 	k, _, err := c.hub.rooms.Kinds().ParseRoom(in.Room)
@@ -110,6 +131,11 @@ func (c *conn) mutate(in wire.Inbound, kind string, op rooms.Op, data []byte) {
 	}
 	if k != kind {
 		c.send(wire.ErrorFrame(in.Ref, wire.CodeBadRequest, fmt.Sprintf("%s goes to %s rooms, not %s", op.Type, kind, clip(in.Room))))
+		return
+	}
+	if rights, _ := c.sess.get(); !rights.CanDo(op.Type, in.Room) {
+		c.send(wire.Encode(wire.Reject{Type: "reject", Ref: in.Ref, ID: in.ID, Room: in.Room,
+			Reason: rooms.ReasonForbidden, Message: fmt.Sprintf("your token does not let you %s in %s", op.Type, clip(in.Room))}))
 		return
 	}
 	payload, err := field(data, op.Field)
@@ -124,6 +150,19 @@ func (c *conn) mutate(in wire.Inbound, kind string, op rooms.Op, data []byte) {
 		c.send(wire.Encode(wire.Reject{Type: "reject", Ref: in.Ref, ID: in.ID, Room: in.Room,
 			Reason: "unavailable", Message: err.Error() + "; resending the same id is safe"}))
 	}
+}
+
+// unreadable says why a frame could not be read: which field has the
+// wrong JSON type, or that it is not JSON at all.
+func unreadable(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		if typeErr.Field == "" {
+			return "a message must be a JSON object, not " + typeErr.Value
+		}
+		return fmt.Sprintf("field %s must not be a JSON %s", clip(typeErr.Field), typeErr.Value)
+	}
+	return "invalid JSON: " + err.Error()
 }
 
 // field returns the raw JSON of one field of a frame (nil when absent).

@@ -15,7 +15,9 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"hotrow/hub/auth"
 	"hotrow/hub/wire"
+	"hotrow/internal/clientaddr"
 	"hotrow/internal/clock"
 	"hotrow/internal/randid"
 	"hotrow/rooms"
@@ -25,7 +27,7 @@ import (
 // Rooms is what the hub needs of the room registry.
 type Rooms interface {
 	Kinds() *rooms.Kinds
-	Join(ctx context.Context, room string, sub rooms.Subscriber, since *int64, ref string) error
+	Join(ctx context.Context, room string, sub rooms.Subscriber, since *int64, ref string, done func(joined bool)) error
 	Leave(ctx context.Context, room string, sub rooms.Subscriber, ref string, reply bool) error
 	Mutate(ctx context.Context, room string, m *rooms.Mutation) error
 }
@@ -35,6 +37,10 @@ type Config struct {
 	HubID       string // this instance's id, sent in welcome
 	Server      string // "hotrow/<version>"
 	TokenSecret []byte // when set, ?token= (HS256 JWT) is required
+	// Auth checks tokens and holds the default rights; when nil, it is made
+	// from TokenSecret with auth.DefaultRights (watch and every op on every
+	// room). Without a secret (development) every socket has every right.
+	Auth *auth.Verifier
 	// ReadLimit is the largest frame a client may send; a larger one closes
 	// the socket with 1009. Default 16 KiB.
 	ReadLimit int64
@@ -53,6 +59,18 @@ type Config struct {
 	// RateLimit and RateBurst bound the messages a socket may send a second;
 	// over it, messages get a rate_limited error. Default 100/s, burst 200.
 	RateLimit, RateBurst float64
+	// ConnRate and ConnBurst bound the new sockets one client address may
+	// open a second (over it: 429 with Retry-After). Default 20/s, bursts
+	// of 300; a negative ConnRate means no limit.
+	ConnRate  float64
+	ConnBurst int
+	// MaxConns bounds the sockets open on this hub (over it: 503), and
+	// MaxConnsPerAddr those of one client address (over it: 429). Defaults
+	// 10,000 and 500; negative means no bound.
+	MaxConns, MaxConnsPerAddr int
+	// ClientAddr is the client address of a request, for the per-address
+	// limits; default the connection's peer address.
+	ClientAddr func(*http.Request) string
 	// MaxRoomsPerConn bounds the rooms one socket may join. Default 64.
 	MaxRoomsPerConn int
 	// EnqueueTimeout bounds waiting for a busy room's queue. Default 2s.
@@ -88,6 +106,21 @@ func (c *Config) defaults() {
 	if c.RateBurst < 1 {
 		c.RateBurst = c.RateLimit
 	}
+	if c.ConnRate == 0 {
+		c.ConnRate, c.ConnBurst = 20, 300
+	}
+	if c.ConnBurst < 1 {
+		c.ConnBurst = max(1, int(c.ConnRate))
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 10_000
+	}
+	if c.MaxConnsPerAddr == 0 {
+		c.MaxConnsPerAddr = 500
+	}
+	if c.ClientAddr == nil {
+		c.ClientAddr = clientaddr.Resolver{}.Addr
+	}
 	if c.MaxRoomsPerConn <= 0 {
 		c.MaxRoomsPerConn = 64
 	}
@@ -113,6 +146,9 @@ type Hub struct {
 	cfg   Config
 	rooms Rooms
 	m     *metrics
+	auth  *auth.Verifier
+
+	admit *admission
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -123,11 +159,21 @@ type Hub struct {
 // New makes a hub serving the rooms of r; it registers its metrics on reg.
 func New(r Rooms, reg prometheus.Registerer, cfg Config) *Hub {
 	cfg.defaults()
-	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), conns: map[*conn]struct{}{}}
+	v := cfg.Auth
+	if v == nil {
+		v = &auth.Verifier{Secret: cfg.TokenSecret, Default: auth.DefaultRights(r.Kinds().OpTypes()), Clock: cfg.Clock}
+	}
+	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), auth: v, admit: newAdmission(cfg), conns: map[*conn]struct{}{}}
 }
 
 // ServeHTTP upgrades GET /ws to a WebSocket and serves it until it closes.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	addr := h.cfg.ClientAddr(r)
+	if no := h.admit.admit(addr, h.cfg.Clock.Now()); no != nil {
+		no.write(w)
+		return
+	}
+	defer h.admit.release(addr)
 	id, status, err := h.identify(r)
 	if err != nil {
 		httpError(w, status, err.Error())
@@ -143,6 +189,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	defer h.inflight.Done()
 
+	// The HTTP server's read and write timeouts are for requests; a socket
+	// lives on after the upgrade, so its connection gets no deadline (the
+	// writer bounds each write itself).
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowOrigins})
 	if err != nil {
 		return // Accept has written the HTTP error.
@@ -170,7 +222,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.m.connections.Dec()
 	}()
 
-	c.send(wire.Encode(wire.Welcome{Type: "welcome", User: id.User, Hub: h.cfg.HubID, Server: h.cfg.Server}))
+	welcome := wire.Welcome{Type: "welcome", User: id.User, Hub: h.cfg.HubID, Server: h.cfg.Server}
+	if !id.Expires.IsZero() {
+		exp := id.Expires.UTC()
+		welcome.Exp = &exp
+	}
+	c.send(wire.Encode(welcome))
+	go c.watchExpiry()
 	c.readLoop()
 	c.stop()
 	c.leaveAll()
@@ -223,6 +281,11 @@ func httpError(w http.ResponseWriter, status int, msg string) {
 	switch status {
 	case http.StatusUnauthorized:
 		code = wire.CodeUnauthorized
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hotrow"`)
+	case http.StatusForbidden:
+		code = wire.CodeForbidden
+	case http.StatusTooManyRequests:
+		code = wire.CodeRateLimited
 	case http.StatusServiceUnavailable:
 		code = wire.CodeUnavailable
 	}

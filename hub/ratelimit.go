@@ -1,31 +1,46 @@
 package hub
 
-import "time"
+import (
+	"encoding/json"
 
-// bucket is a token bucket: rate tokens a second, at most burst saved up.
-// It belongs to one connection's read loop and needs no lock.
-type bucket struct {
-	rate, burst, tokens float64
-	last                time.Time
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"hotrow/internal/textutil"
+)
+
+// newMessageLimiter is one socket's message rate: cfg.RateLimit frames a
+// second with bursts of cfg.RateBurst; a negative RateLimit means no limit.
+// It belongs to the socket's read loop, which passes the hub's clock.
+func newMessageLimiter(cfg Config) *rate.Limiter {
+	if cfg.RateLimit < 0 {
+		return rate.NewLimiter(rate.Inf, 0)
+	}
+	return rate.NewLimiter(rate.Limit(cfg.RateLimit), int(cfg.RateBurst))
 }
 
-func newBucket(rate, burst float64, now time.Time) *bucket {
-	return &bucket{rate: rate, burst: burst, tokens: burst, last: now}
+// refOf reads the ref of a frame refused before it was dispatched, so that
+// even that reply carries it when the frame has a readable one.
+func refOf(typ websocket.MessageType, data []byte) string {
+	if typ != websocket.MessageText {
+		return ""
+	}
+	var f struct {
+		Ref string `json:"ref"`
+	}
+	if json.Unmarshal(data, &f) != nil || !validRef(f.Ref) {
+		return ""
+	}
+	return f.Ref
 }
 
-// allow takes a token if there is one.
-func (b *bucket) allow(now time.Time) bool {
-	if b.rate <= 0 {
-		return true
-	}
-	b.tokens += now.Sub(b.last).Seconds() * b.rate
-	if b.tokens > b.burst {
-		b.tokens = b.burst
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
+// validRef reports whether ref may be echoed: at most maxRefChars
+// characters.
+func validRef(ref string) bool { return textutil.Chars(ref) <= maxRefChars }
+
+// maxRefChars and maxIDChars are the longest ref and mutation id, in
+// characters (docs/protocol.md, "Client messages").
+const (
+	maxRefChars = 64
+	maxIDChars  = 64
+)

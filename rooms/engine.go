@@ -51,8 +51,11 @@ type Engine interface {
 	// Apply runs one message as one retried transaction against the store.
 	Apply(ctx context.Context, m *Mutation) Outcome
 	// Observe applies a committed event, this hub's or another's, in version
-	// order, to the cached state.
-	Observe(ev Event)
+	// order, to the cached state. An error means the event does not apply
+	// (it should not happen: every committed event must); the sequencer then
+	// reloads the engine from the store (Load), so that the room never
+	// serves a state older than its version.
+	Observe(ev Event) error
 	// State is the cached state at now, for joined frames and HTTP reads.
 	State(now time.Time) any
 }

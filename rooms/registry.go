@@ -21,7 +21,8 @@ type Config struct {
 	// PollInterval is how often rooms with subscribers look for commits made
 	// by other hubs sharing the store. Default 250ms.
 	PollInterval time.Duration
-	// InboxSize bounds each room's queue of pending messages. Default 1024.
+	// InboxSize bounds each room's queue of pending messages; its storage
+	// grows with what is queued, not allocated up front. Default 1024.
 	InboxSize int
 	// MaxReplay is the most events a join with since is answered with; a
 	// client further behind gets the full state instead. Default 1000.
@@ -106,9 +107,13 @@ func (e *BadRoomError) Error() string { return e.Err.Error() }
 func (e *BadRoomError) Unwrap() error { return e.Err }
 
 // Join subscribes sub to room. The joined frame (or an error frame) and then
-// every event reach sub through Send, in order.
-func (r *Registry) Join(ctx context.Context, room string, sub Subscriber, since *int64, ref string) error {
-	return r.send(ctx, room, request{kind: reqJoin, sub: sub, since: since, ref: ref})
+// every event reach sub through Send, in order. The room answers on its own
+// goroutine: when Join returns nil, done (if not nil) is called exactly once,
+// from the room's goroutine, once the room has decided, with whether sub is
+// now subscribed; it must not block. When Join returns an error, the room
+// never got the request and done is not called.
+func (r *Registry) Join(ctx context.Context, room string, sub Subscriber, since *int64, ref string, done func(joined bool)) error {
+	return r.send(ctx, room, request{kind: reqJoin, sub: sub, since: since, ref: ref, done: done})
 }
 
 // Leave unsubscribes sub from room; with reply, a left frame follows.
@@ -160,12 +165,10 @@ func (r *Registry) send(ctx context.Context, room string, req request) error {
 	s.refs++
 	r.mu.Unlock()
 	defer r.release(s)
-	select {
-	case s.inbox <- req:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("room %s is busy: %w", room, ctx.Err())
+	if err := s.inbox.push(ctx, req); err != nil {
+		return fmt.Errorf("room %s is busy: %w", room, err)
 	}
+	return nil
 }
 
 func (r *Registry) release(s *sequencer) {
@@ -179,7 +182,7 @@ func (r *Registry) release(s *sequencer) {
 func (r *Registry) retire(s *sequencer) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s.refs > 0 || len(s.inbox) > 0 {
+	if s.refs > 0 || s.inbox.size() > 0 {
 		return false
 	}
 	if r.live[s.room] == s {
@@ -248,10 +251,7 @@ func (r *Registry) nudge(s *sequencer, v int64) {
 	s.refs++
 	r.mu.Unlock()
 	defer r.release(s)
-	select {
-	case s.inbox <- request{kind: reqCatchUp, upto: v}:
-	default:
-	}
+	s.inbox.offer(request{kind: reqCatchUp, upto: v})
 }
 
 // Drain stops taking messages, lets every sequencer finish the transaction

@@ -194,7 +194,8 @@ func (h *hub) roomsGauge(t *testing.T) float64 {
 func join(t *testing.T, h *hub, s *sub, since *int64) frame {
 	t.Helper()
 	n := len(s.all())
-	if err := h.Join(context.Background(), room, s, since, "r"); err != nil {
+	outcome := make(chan bool, 1)
+	if err := h.Join(context.Background(), room, s, since, "r", func(ok bool) { outcome <- ok }); err != nil {
 		t.Fatal(err)
 	}
 	var got frame
@@ -208,6 +209,9 @@ func join(t *testing.T, h *hub, s *sub, since *int64) frame {
 		}
 		return false
 	})
+	if joined := <-outcome; joined != (got.Type == "joined") {
+		t.Fatalf("%s: the room answered %s but reported joined=%v", s.name, got.Type, joined)
+	}
 	return got
 }
 
@@ -373,8 +377,12 @@ func TestUnknownRoom(t *testing.T) {
 	w := newWorld(t)
 	a := w.hub(rooms.Config{})
 	s := &sub{name: "s"}
-	if err := a.Join(context.Background(), "auction:nope", s, nil, "ref1"); err != nil {
+	outcome := make(chan bool, 2)
+	if err := a.Join(context.Background(), "auction:nope", s, nil, "ref1", func(ok bool) { outcome <- ok }); err != nil {
 		t.Fatal(err)
+	}
+	if joined := <-outcome; joined {
+		t.Fatal("the join of a room that does not exist was reported joined")
 	}
 	waitFor(t, "error frame", func() bool { _, ok := s.find("error", ""); return ok })
 	f, _ := s.find("error", "")
@@ -397,7 +405,7 @@ func TestUnknownRoom(t *testing.T) {
 	waitFor(t, "the broken room to retire", func() bool { return a.Live() == 0 })
 
 	for _, name := range []string{"nope", "schema:", "bogus:a1", "auction:a b", "auction:" + string(make([]byte, 65))} {
-		err := a.Join(context.Background(), name, s, nil, "")
+		err := a.Join(context.Background(), name, s, nil, "", func(bool) { t.Error("done called for a malformed room") })
 		var bad *rooms.BadRoomError
 		if !errors.As(err, &bad) {
 			t.Errorf("join %q: %v, want a BadRoomError", name, err)
@@ -615,7 +623,7 @@ type slowEngine struct {
 }
 
 func (e *slowEngine) Load(context.Context) (int64, error) { e.v = 1; return 1, nil }
-func (e *slowEngine) Observe(rooms.Event)                 {}
+func (e *slowEngine) Observe(rooms.Event) error           { return nil }
 func (e *slowEngine) State(time.Time) any                 { return map[string]int64{"v": e.v} }
 func (e *slowEngine) Apply(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	e.started <- m.ID
@@ -669,7 +677,7 @@ func TestDrainAnswersQueuedMutations(t *testing.T) {
 		if r.Live() != 0 {
 			t.Fatalf("%d rooms live after drain", r.Live())
 		}
-		if err := r.Join(context.Background(), "slow:x", s, nil, ""); !errors.Is(err, rooms.ErrDraining) {
+		if err := r.Join(context.Background(), "slow:x", s, nil, "", nil); !errors.Is(err, rooms.ErrDraining) {
 			t.Fatalf("join after drain: %v", err)
 		}
 		if len(eng.started) != 0 {
@@ -708,7 +716,7 @@ func TestJoinStormIsOneCatchUp(t *testing.T) {
 	subs := make([]*sub, joiners)
 	for i := range subs {
 		subs[i] = &sub{name: fmt.Sprint("s", i)}
-		if err := r.Join(ctx, "slow:x", subs[i], nil, "j"); err != nil {
+		if err := r.Join(ctx, "slow:x", subs[i], nil, "j", nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,6 +31,14 @@ type request struct {
 	m     *Mutation
 	snap  chan snapshot
 	upto  int64
+	done  func(joined bool) // a join's outcome, for the hub
+}
+
+// joined reports a join's outcome to whoever asked for it.
+func (req request) joined(ok bool) {
+	if req.done != nil {
+		req.done(ok)
+	}
 }
 
 type snapshot struct {
@@ -46,7 +54,7 @@ type sequencer struct {
 	room   string
 	kind   string
 	engine Engine
-	inbox  chan request
+	inbox  *inbox
 
 	refs    int          // guarded by reg.mu
 	known   atomic.Int64 // the newest version broadcast here
@@ -60,7 +68,7 @@ type sequencer struct {
 
 func newSequencer(r *Registry, room, kind string, e Engine) *sequencer {
 	return &sequencer{reg: r, room: room, kind: kind, engine: e,
-		inbox: make(chan request, r.cfg.InboxSize), subs: map[Subscriber]struct{}{}}
+		inbox: newInbox(r.cfg.InboxSize), subs: map[Subscriber]struct{}{}}
 }
 
 func (s *sequencer) clock() clock.Clock { return s.reg.cfg.Clock }
@@ -84,6 +92,7 @@ func (s *sequencer) run() {
 		s.known.Store(v)
 		s.armDeadline()
 	}
+	var batch []request
 	for {
 		var idleC, deadlineC <-chan time.Time
 		if s.idle != nil {
@@ -93,14 +102,9 @@ func (s *sequencer) run() {
 			deadlineC = s.deadline.C()
 		}
 		select {
-		case req := <-s.inbox:
-			// select picks at random among ready cases: once the hub drains,
-			// a queued message must be refused, not run, even when the inbox
-			// was chosen over stop.
-			if s.draining() {
-				s.broken = ErrDraining
-			}
-			s.handle(req)
+		case <-s.inbox.wake:
+			batch = s.inbox.take(batch)
+			s.handleAll(batch)
 			s.upkeep()
 			// Activity postpones retirement: the idle time counts from the
 			// last message handled.
@@ -174,10 +178,14 @@ func (s *sequencer) stopTimers() {
 // no sender holds a reference.
 func (s *sequencer) drainOut() {
 	s.broken = ErrDraining
+	var batch []request
 	for !s.reg.retire(s) {
 		select {
-		case req := <-s.inbox:
-			s.handle(req)
+		case <-s.inbox.wake:
+			batch = s.inbox.take(batch)
+			for _, req := range batch {
+				s.handle(req)
+			}
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -190,11 +198,7 @@ func (s *sequencer) handle(req request) {
 	}
 	switch req.kind {
 	case reqJoin:
-		joins, next := s.moreJoins(req)
-		s.join(joins)
-		if next != nil {
-			s.handle(*next)
-		}
+		s.join([]request{req})
 	case reqLeave:
 		delete(s.subs, req.sub)
 		if req.reply {
@@ -242,6 +246,7 @@ func (s *sequencer) refuse(req request) {
 	switch req.kind {
 	case reqJoin:
 		req.sub.Send(wire.ErrorFrame(req.ref, code, msg), false)
+		req.joined(false)
 	case reqLeave:
 		if req.reply {
 			req.sub.Send(wire.Encode(wire.Left{Type: "left", Ref: req.ref, Room: s.room}), false)
@@ -263,23 +268,29 @@ func (s *sequencer) refuse(req request) {
 // maxJoinBatch bounds how many queued joins one catch-up serves.
 const maxJoinBatch = 256
 
-// moreJoins takes the joins queued right behind req, so that a storm of
-// joins costs one catch-up with the store, not one each. It stops at the
-// first other request and returns it too, to be handled next.
-func (s *sequencer) moreJoins(req request) ([]request, *request) {
-	joins := []request{req}
-	for len(joins) < maxJoinBatch && !s.draining() {
-		select {
-		case r := <-s.inbox:
-			if r.kind != reqJoin {
-				return joins, &r
-			}
-			joins = append(joins, r)
-		default:
-			return joins, nil
+// handleAll handles a batch taken from the inbox, in order. Joins queued
+// next to each other are answered together, so that a storm of joins costs
+// one catch-up with the store, not one each.
+func (s *sequencer) handleAll(batch []request) {
+	for i := 0; i < len(batch); {
+		// select picks at random among ready cases: once the hub drains, a
+		// queued message must be refused, not run, even when the inbox was
+		// chosen over stop.
+		if s.draining() {
+			s.broken = ErrDraining
 		}
+		if batch[i].kind == reqJoin && s.broken == nil {
+			j := i + 1
+			for j < len(batch) && j-i < maxJoinBatch && batch[j].kind == reqJoin {
+				j++
+			}
+			s.join(batch[i:j])
+			i = j
+			continue
+		}
+		s.handle(batch[i])
+		i++
 	}
-	return joins, nil
 }
 
 // join answers joins after catching up with the store (and closing the room
@@ -298,9 +309,11 @@ func (s *sequencer) join(joins []request) {
 			state, _ = json.Marshal(s.engine.State(s.clock().Now()))
 		}
 		frame := wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, State: state})
-		if req.sub.Send(frame, false) {
+		ok := req.sub.Send(frame, false)
+		if ok {
 			s.subs[req.sub] = struct{}{}
 		}
+		req.joined(ok)
 	}
 }
 
@@ -313,14 +326,17 @@ func (s *sequencer) replay(req request, known int64) bool {
 		cancel()
 		if err == nil && int64(len(evs)) == known-*since {
 			if !req.sub.Send(wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, Recovered: true}), false) {
+				req.joined(false)
 				return true
 			}
 			for _, ev := range evs {
 				if !req.sub.Send(ev.Frame(), false) {
+					req.joined(false)
 					return true
 				}
 			}
 			s.subs[req.sub] = struct{}{}
+			req.joined(true)
 			return true
 		}
 		if err != nil {
@@ -366,7 +382,7 @@ func (s *sequencer) deliver(ev Event) {
 }
 
 func (s *sequencer) broadcast(ev Event) {
-	s.engine.Observe(ev)
+	err := s.engine.Observe(ev)
 	s.known.Store(ev.Version)
 	frame := ev.Frame()
 	for sub := range s.subs {
@@ -374,7 +390,26 @@ func (s *sequencer) broadcast(ev Event) {
 			delete(s.subs, sub)
 		}
 	}
+	if err != nil {
+		s.reload(ev, err)
+	}
 	s.armDeadline()
+}
+
+// reload reads the room's state from the store again after the engine could
+// not apply a committed event, so that it never serves a state older than
+// the version it has broadcast. The event itself is committed and was
+// broadcast. When the store cannot be read either, the room resynchronises.
+func (s *sequencer) reload(ev Event, cause error) {
+	s.reg.cfg.Logger.Error("a committed event does not apply to the room's state; reloading the room from the store",
+		"room", s.room, "version", ev.Version, "kind", ev.Kind, "err", cause)
+	ctx, cancel := s.opCtx()
+	_, err := s.engine.Load(ctx)
+	cancel()
+	if err != nil {
+		s.reg.cfg.Logger.Error("reloading the room failed", "room", s.room, "err", err)
+		s.resync()
+	}
 }
 
 // catchUp asks the store for the room's version and fills any gap.

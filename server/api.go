@@ -37,6 +37,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, err *apiError) {
+	if err.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hotrow"`)
+	}
 	writeJSON(w, err.status, map[string]any{"error": map[string]string{"code": err.code, "message": err.message}})
 }
 

@@ -18,8 +18,8 @@ type schemaListAPI struct {
 	log *slog.Logger
 }
 
-func (a *schemaListAPI) register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/schemas", a.list)
+func (a *schemaListAPI) register(rt *routes) {
+	rt.api("GET", "/api/schemas", needNothing, a.list)
 }
 
 func (a *schemaListAPI) list(w http.ResponseWriter, r *http.Request) {
@@ -29,5 +29,12 @@ func (a *schemaListAPI) list(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{http.StatusServiceUnavailable, wire.CodeUnavailable, "schema documents could not be listed; try again"})
 		return
 	}
-	writeJSON(w, http.StatusOK, all)
+	rights := identityOf(r.Context()).Rights
+	out := make([]schema.Summary, 0, len(all))
+	for _, d := range all {
+		if rights.CanWatch(schema.Room(d.ID)) {
+			out = append(out, d)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -13,11 +13,11 @@ type schemaAPI struct {
 	log *slog.Logger
 }
 
-func (a *schemaAPI) register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/schemas", a.create)
-	mux.HandleFunc("GET /api/schemas/{id}", a.get)
-	mux.HandleFunc("GET /api/schemas/{id}/ddl", a.ddl)
-	mux.HandleFunc("GET /api/schemas/{id}/audit", a.audit)
+func (a *schemaAPI) register(rt *routes) {
+	rt.api("POST", "/api/schemas", needCreate(schema.Kind), a.create)
+	rt.api("GET", "/api/schemas/{id}", needWatch(schema.Kind), a.get)
+	rt.api("GET", "/api/schemas/{id}/ddl", needWatch(schema.Kind), a.ddl)
+	rt.api("GET", "/api/schemas/{id}/audit", needWatch(schema.Kind), a.audit)
 }
 
 // fail answers a schema service error.
@@ -31,7 +31,7 @@ func (a *schemaAPI) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	doc, err := a.svc.Create(r.Context(), req, "http")
+	doc, err := a.svc.Create(r.Context(), req, devUser)
 	if err != nil {
 		a.fail(w, req.ID, err)
 		return

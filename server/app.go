@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,8 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hotrow/hub"
+	"hotrow/hub/auth"
+	"hotrow/internal/clientaddr"
 	"hotrow/internal/clock"
 	"hotrow/internal/randid"
+	"hotrow/internal/ratelimit"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
 	"hotrow/rooms/cursors"
@@ -61,10 +65,19 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	a.rooms = rooms.NewRegistry(kinds, st, a.metrics, rooms.Config{PollInterval: cfg.PollInterval,
 		MaxReplay: int64(cfg.MaxReplay), Clock: clk, Logger: log})
 
-	var secret []byte
-	if cfg.TokenSecret != "" {
-		secret = []byte(cfg.TokenSecret)
+	verifier, err := newVerifier(cfg, kinds, clk)
+	if err != nil {
+		return nil, err
 	}
+	if !verifier.Enabled() {
+		log.Warn("development mode: no token secret, so every socket (?user=NAME) and every API request is trusted with every right, /debug/ included; set HOTROW_TOKEN_SECRET in production",
+			"reserved_names", strings.Join(auth.Reserved, ","))
+	}
+	trusted, err := clientaddr.ParseTrusted(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("HOTROW_TRUSTED_PROXIES: %w", err)
+	}
+	clientAddr := clientaddr.Resolver{Trusted: trusted}.Addr
 	var origins []string
 	for _, o := range strings.Split(cfg.AllowOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -74,18 +87,25 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	a.cursors = cursors.New(cs, a.metrics, cursors.Config{HubID: cfg.HubID, Tick: cfg.CursorTick, TTL: cfg.CursorTTL,
 		WriteInterval: cfg.CursorWriteInterval, PollInterval: cfg.CursorPollInterval, Clock: clk, Logger: log})
 	a.hub = hub.New(a.rooms, a.metrics, hub.Config{HubID: cfg.HubID, Server: "hotrow/" + version,
-		TokenSecret: secret, AllowOrigins: origins, Clock: clk, Logger: log, Cursors: a.cursors})
+		Auth: verifier, AllowOrigins: origins, Clock: clk, Logger: log, Cursors: a.cursors,
+		RateLimit: offIfZero(cfg.WSMsgRate), RateBurst: float64(cfg.WSMsgBurst),
+		ConnRate: offIfZero(cfg.WSConnRate), ConnBurst: cfg.WSConnBurst,
+		MaxConns: noCapIfZero(cfg.MaxConns), MaxConnsPerAddr: noCapIfZero(cfg.MaxConnsPerAddr), ClientAddr: clientAddr})
 
-	mux := http.NewServeMux()
-	mux.Handle("GET /ws", a.hub)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	rt := newRoutes(&guard{auth: verifier}, csrf{allowOrigins: origins}, httpLimits{
+		reads:  ratelimit.New(cfg.HTTPRate, cfg.HTTPBurst),
+		writes: ratelimit.New(cfg.HTTPWriteRate, cfg.HTTPWriteBurst),
+		addr:   clientAddr, clock: clk})
+	rt.plain("GET", "/ws", a.hub)
+	rt.plain("GET", "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
-	(&auctionAPI{svc: auction.NewService(st.Auctions(), deps), rooms: a.rooms, clock: clk, log: log}).register(mux)
-	(&schemaAPI{svc: schema.NewService(st.Schemas(), deps), log: log}).register(mux)
-	a.handler = a.registerPages(mux)
+	}))
+	rt.plain("GET", "/readyz", http.HandlerFunc(a.readyz))
+	rt.plain("GET", "/metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
+	(&auctionAPI{svc: auction.NewService(st.Auctions(), deps), rooms: a.rooms, clock: clk, log: log}).register(rt)
+	(&schemaAPI{svc: schema.NewService(st.Schemas(), deps), log: log}).register(rt)
+	registerDebug(rt)
+	a.handler = a.registerPages(rt)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopBg, a.bgDone = cancel, make(chan struct{})
@@ -134,3 +154,45 @@ func (a *app) shutdown(ctx context.Context) error {
 }
 
 func randomSuffix() string { return randid.New(6) }
+
+// newVerifier checks tokens with the configured secret; tokens without a
+// rights claim get HOTROW_DEFAULT_RIGHTS, else watch and every op of every
+// kind on every room.
+func newVerifier(cfg config, kinds *rooms.Kinds, clk clock.Clock) (*auth.Verifier, error) {
+	v := &auth.Verifier{Secret: []byte(cfg.TokenSecret), Default: auth.DefaultRights(kinds.OpTypes()), Clock: clk}
+	if cfg.DefaultRights != "" {
+		r, err := auth.ParseRights(cfg.DefaultRights)
+		if err != nil {
+			return nil, fmt.Errorf("HOTROW_DEFAULT_RIGHTS: %w", err)
+		}
+		v.Default = r
+	}
+	return v, nil
+}
+
+// offIfZero maps the configuration's 0 (off) to the hub's "no limit".
+func offIfZero(rate float64) float64 {
+	if rate == 0 {
+		return -1
+	}
+	return rate
+}
+
+// noCapIfZero maps the configuration's 0 (no cap) to the hub's.
+func noCapIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// newHTTPServer is the HTTP server for handler, with the configured
+// timeouts: headers within 10 s, a whole request within the read timeout,
+// a response within the write timeout, and idle keep-alive connections
+// closed after the idle timeout. Sockets clear their connection's deadlines
+// at the upgrade.
+func newHTTPServer(cfg config, handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+}

@@ -36,6 +36,23 @@ type config struct {
 	KeepFor      time.Duration
 	CompactBatch int
 
+	// Rights and limits (README, "Security"). A rate or cap of 0 is off.
+	DefaultRights    string // JSON rights of a token without a rights claim; empty: watch and every op on every room
+	TrustedProxies   string // comma-separated proxies whose X-Forwarded-For is believed
+	WSMsgRate        float64
+	WSMsgBurst       int
+	WSConnRate       float64
+	WSConnBurst      int
+	MaxConns         int
+	MaxConnsPerAddr  int
+	HTTPRate         float64
+	HTTPBurst        int
+	HTTPWriteRate    float64
+	HTTPWriteBurst   int
+	HTTPReadTimeout  time.Duration
+	HTTPWriteTimeout time.Duration
+	HTTPIdleTimeout  time.Duration
+
 	DynamoTable         string
 	DynamoEndpoint      string
 	CursorTick          time.Duration
@@ -71,6 +88,32 @@ func envInt(name string, def int) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("%s=%q: want a positive whole number", name, v)
+	}
+	return n, nil
+}
+
+// envRate reads a rate (events a second); 0 turns the limit off.
+func envRate(name string, def float64) (float64, error) {
+	v := env(name, "")
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f != f {
+		return 0, fmt.Errorf("%s=%q: want a rate of 0 or more a second (0 turns the limit off)", name, v)
+	}
+	return f, nil
+}
+
+// envCount reads a count of 0 or more; 0 turns the cap off.
+func envCount(name string, def int) (int, error) {
+	v := env(name, "")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q: want a whole number of 0 or more (0 turns the cap off)", name, v)
 	}
 	return n, nil
 }
@@ -123,6 +166,32 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.CursorPollInterval, err = envDuration("HOTROW_CURSOR_POLL_INTERVAL", time.Second)
 	keep(err)
+	c.WSMsgRate, err = envRate("HOTROW_WS_MSG_RATE", 100)
+	keep(err)
+	c.WSMsgBurst, err = envCount("HOTROW_WS_MSG_BURST", 200)
+	keep(err)
+	c.WSConnRate, err = envRate("HOTROW_WS_CONN_RATE", 20)
+	keep(err)
+	c.WSConnBurst, err = envCount("HOTROW_WS_CONN_BURST", 300)
+	keep(err)
+	c.MaxConns, err = envCount("HOTROW_MAX_CONNS", 10_000)
+	keep(err)
+	c.MaxConnsPerAddr, err = envCount("HOTROW_MAX_CONNS_PER_ADDR", 500)
+	keep(err)
+	c.HTTPRate, err = envRate("HOTROW_HTTP_RATE", 50)
+	keep(err)
+	c.HTTPBurst, err = envCount("HOTROW_HTTP_BURST", 100)
+	keep(err)
+	c.HTTPWriteRate, err = envRate("HOTROW_HTTP_WRITE_RATE", 2)
+	keep(err)
+	c.HTTPWriteBurst, err = envCount("HOTROW_HTTP_WRITE_BURST", 20)
+	keep(err)
+	c.HTTPReadTimeout, err = envDuration("HOTROW_HTTP_READ_TIMEOUT", 30*time.Second)
+	keep(err)
+	c.HTTPWriteTimeout, err = envDuration("HOTROW_HTTP_WRITE_TIMEOUT", 30*time.Second)
+	keep(err)
+	c.HTTPIdleTimeout, err = envDuration("HOTROW_HTTP_IDLE_TIMEOUT", 2*time.Minute)
+	keep(err)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
@@ -139,7 +208,22 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.StringVar(&c.HubID, "hub-id", env("HOTROW_HUB_ID", ""), "this instance's id in welcome frames (HOTROW_HUB_ID; default host name + random)")
 	fs.StringVar(&c.LogLevel, "log-level", env("HOTROW_LOG_LEVEL", "info"), "debug, info, warn or error (HOTROW_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("HOTROW_LOG_FORMAT", "text"), "text or json (HOTROW_LOG_FORMAT)")
-	fs.StringVar(&c.AllowOrigins, "allow-origins", env("HOTROW_ALLOW_ORIGINS", ""), "comma-separated extra WebSocket origin patterns (HOTROW_ALLOW_ORIGINS)")
+	fs.StringVar(&c.AllowOrigins, "allow-origins", env("HOTROW_ALLOW_ORIGINS", ""), "comma-separated extra origin patterns for sockets and API writes (HOTROW_ALLOW_ORIGINS)")
+	fs.StringVar(&c.DefaultRights, "default-rights", env("HOTROW_DEFAULT_RIGHTS", ""), "rights (JSON) of a token without a rights claim; empty: watch and every op on every room (HOTROW_DEFAULT_RIGHTS)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("HOTROW_TRUSTED_PROXIES", ""), "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client (HOTROW_TRUSTED_PROXIES)")
+	fs.Float64Var(&c.WSMsgRate, "ws-msg-rate", c.WSMsgRate, "messages a second per socket; 0 is off (HOTROW_WS_MSG_RATE)")
+	fs.IntVar(&c.WSMsgBurst, "ws-msg-burst", c.WSMsgBurst, "message burst per socket (HOTROW_WS_MSG_BURST)")
+	fs.Float64Var(&c.WSConnRate, "ws-conn-rate", c.WSConnRate, "new sockets a second per client address; 0 is off (HOTROW_WS_CONN_RATE)")
+	fs.IntVar(&c.WSConnBurst, "ws-conn-burst", c.WSConnBurst, "new-socket burst per client address (HOTROW_WS_CONN_BURST)")
+	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "open sockets on this hub; 0 is no cap (HOTROW_MAX_CONNS)")
+	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", c.MaxConnsPerAddr, "open sockets per client address; 0 is no cap (HOTROW_MAX_CONNS_PER_ADDR)")
+	fs.Float64Var(&c.HTTPRate, "http-rate", c.HTTPRate, "API requests a second per client address; 0 is off (HOTROW_HTTP_RATE)")
+	fs.IntVar(&c.HTTPBurst, "http-burst", c.HTTPBurst, "API request burst per client address (HOTROW_HTTP_BURST)")
+	fs.Float64Var(&c.HTTPWriteRate, "http-write-rate", c.HTTPWriteRate, "state-changing API requests a second per client address; 0 is off (HOTROW_HTTP_WRITE_RATE)")
+	fs.IntVar(&c.HTTPWriteBurst, "http-write-burst", c.HTTPWriteBurst, "state-changing API request burst per client address (HOTROW_HTTP_WRITE_BURST)")
+	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", c.HTTPReadTimeout, "longest time to read a request, body included (HOTROW_HTTP_READ_TIMEOUT)")
+	fs.DurationVar(&c.HTTPWriteTimeout, "http-write-timeout", c.HTTPWriteTimeout, "longest time to write a response (HOTROW_HTTP_WRITE_TIMEOUT)")
+	fs.DurationVar(&c.HTTPIdleTimeout, "http-idle-timeout", c.HTTPIdleTimeout, "how long an idle keep-alive connection stays open (HOTROW_HTTP_IDLE_TIMEOUT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest graceful shutdown (HOTROW_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often watched rooms look for other hubs' commits (HOTROW_POLL_INTERVAL)")
 	fs.IntVar(&c.MaxAttempts, "txn-max-attempts", c.MaxAttempts, "attempts per message before giving up (HOTROW_TXN_MAX_ATTEMPTS)")

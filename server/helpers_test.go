@@ -55,6 +55,12 @@ func startHub(t testing.TB, st store, hubID string) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveApp(t, a)
+}
+
+// serveApp serves a on an httptest server, shut down when the test ends.
+func serveApp(t testing.TB, a *app) *testHub {
+	t.Helper()
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -113,15 +113,17 @@ func (e *pollEngine) Apply(ctx context.Context, m *rooms.Mutation) rooms.Outcome
 	})
 }
 
-func (e *pollEngine) Observe(ev rooms.Event) {
+func (e *pollEngine) Observe(ev rooms.Event) error {
 	var votes map[string]int
-	if json.Unmarshal(ev.State, &votes) == nil {
-		e.votes = votes
+	if err := json.Unmarshal(ev.State, &votes); err != nil {
+		return err
 	}
+	e.votes = votes
 	var d struct{ ID string }
 	if json.Unmarshal(ev.Data, &d) == nil && d.ID != "" {
 		e.Applied.Learn(ev.By, d.ID, ev.Version)
 	}
+	return nil
 }
 
 func (e *pollEngine) State(time.Time) any { return maps.Clone(e.votes) }

@@ -15,11 +15,14 @@ const listCacheTTL = 250 * time.Millisecond
 // registerPages adds what the web pages need beside the API: the schema
 // document list, the server's clock, and the pages themselves (static/), and
 // returns the hub's handler with the list endpoints made conditional.
-func (a *app) registerPages(mux *http.ServeMux) http.Handler {
-	(&schemaListAPI{store: a.store.Schemas(), log: a.log}).register(mux)
-	mux.HandleFunc("GET /api/time", a.serverTime)
-	mux.Handle("GET /", static.Handler())
-	return newListCache(mux, a.clock, listCacheTTL, "/api/auctions", "/api/schemas")
+//
+// /api/time and the pages need no token: the time is no secret, and a page
+// holds no data until it calls the API.
+func (a *app) registerPages(rt *routes) http.Handler {
+	(&schemaListAPI{store: a.store.Schemas(), log: a.log}).register(rt)
+	rt.plain("GET", "/api/time", http.HandlerFunc(a.serverTime))
+	rt.plain("GET", "/", static.Handler())
+	return newListCache(rt.handler(), a.clock, listCacheTTL, "/api/auctions", "/api/schemas")
 }
 
 // serverTime answers {"now": RFC 3339 with milliseconds}: the pages

@@ -20,6 +20,7 @@ type Inbound struct {
 	Since *int64          `json:"since,omitempty"`
 	ID    string          `json:"id,omitempty"`
 	Pos   json.RawMessage `json:"pos,omitempty"`
+	Token string          `json:"token,omitempty"` // refresh: the new token
 }
 
 // Client message types.
@@ -30,12 +31,14 @@ const (
 	TypeEdit   = "edit" // a schema document room's mutation
 	TypeCursor = "cursor"
 	TypePing   = "ping"
+	// TypeRefresh renews the socket's token in-band: Inbound.Token.
+	TypeRefresh = "refresh"
 )
 
 // HubTypes are the client message types the hub answers itself, whatever
 // the room kind. Room kinds add their mutation types (bid, edit) to these,
 // and may not reuse one of them.
-var HubTypes = []string{TypeJoin, TypeLeave, TypeCursor, TypePing}
+var HubTypes = []string{TypeJoin, TypeLeave, TypeCursor, TypePing, TypeRefresh}
 
 // Server to client.
 
@@ -45,6 +48,17 @@ type Welcome struct {
 	User   string `json:"user"`
 	Hub    string `json:"hub"`
 	Server string `json:"server"`
+	// Exp is when the socket's token expires (absent without tokens):
+	// renew it before then with refresh.
+	Exp *time.Time `json:"exp,omitempty"`
+}
+
+// Refreshed answers refresh: the socket now holds the new token, which
+// expires at Exp.
+type Refreshed struct {
+	Type string    `json:"type"` // "refreshed"
+	Ref  string    `json:"ref,omitempty"`
+	Exp  time.Time `json:"exp"`
 }
 
 // Joined answers join. State is set, or Recovered is true and the missed
@@ -145,13 +159,18 @@ const (
 	CodeTooLarge     = "too_large"
 	CodeUnavailable  = "unavailable"
 	CodeInternal     = "internal"
+	// CodeTokenExpired: the socket's token expired; the socket closes with
+	// 4001.
+	CodeTokenExpired = "token_expired"
 )
 
 // Close codes.
 const (
+	CloseInvalidPayload = 1007 // a text frame that is not valid UTF-8
 	ClosePolicy         = 1008 // slow consumer, flooding
 	CloseTooBig         = 1009 // a frame over the read limit
 	CloseServiceRestart = 1012 // draining or restarting: reconnect and re-join with since
+	CloseTokenExpired   = 4001 // the socket's token expired without renewal
 )
 
 // Encode marshals a server frame. Every frame type above marshals without

@@ -36,6 +36,10 @@ type server struct {
 	cmd     *exec.Cmd
 	proc    *childproc.Process
 
+	// what launch needs to start it again (Private's Restart)
+	postgres, dataDir string
+	cred              *syscall.Credential
+
 	mu    sync.Mutex // guards admin
 	admin *pgx.Conn  // to database "postgres", for CREATE/DROP DATABASE
 }
@@ -103,7 +107,11 @@ func start() (s *server, missing string, err error) {
 	// A port picked by listening on :0 can be taken by someone else before
 	// postgres binds it: try a few.
 	for attempt := 1; ; attempt++ {
-		s, err = launch(postgres, dir, dataDir, cred)
+		var port int
+		if port, err = freePort(); err != nil {
+			return nil, "", err
+		}
+		s, err = launch(postgres, dir, dataDir, cred, port)
 		if err == nil {
 			ok = true
 			return s, "", nil
@@ -116,13 +124,10 @@ func start() (s *server, missing string, err error) {
 
 var errAddrInUse = errors.New("port in use")
 
-func launch(postgres, dir, dataDir string, cred *syscall.Credential) (*server, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s := &server{dir: dir, logPath: filepath.Join(dir, "postgres.log"), port: port}
-	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+func launch(postgres, dir, dataDir string, cred *syscall.Credential, port int) (*server, error) {
+	s := &server{dir: dir, logPath: filepath.Join(dir, "postgres.log"), port: port,
+		postgres: postgres, dataDir: dataDir, cred: cred}
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}

@@ -32,3 +32,17 @@ func TestClipMarksWhatWasCut(t *testing.T) {
 		t.Errorf("Clip(ééééé, 3) = %q, want é…", got)
 	}
 }
+
+func TestHasControl(t *testing.T) {
+	for s, want := range map[string]bool{
+		"": false, "plain": false, "é ü ☃": false, "a b": false,
+		"a\x00b": true, "\t": true, "\n": true, "\x7f": true, "\u0085": true, "\u009f": true,
+	} {
+		if got := HasControl(s); got != want {
+			t.Errorf("HasControl(%q) = %v, want %v", s, got, want)
+		}
+	}
+	if n := Chars("éé"); n != 2 {
+		t.Errorf("Chars(éé) = %d", n)
+	}
+}

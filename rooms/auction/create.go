@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"hotrow/internal/textutil"
 	"hotrow/rooms"
 )
 
@@ -46,6 +47,9 @@ func (r CreateRequest) Build(now time.Time, newID func() string) (Auction, error
 	}
 	if utf8.RuneCountInString(a.Title) > maxTitleRunes || !utf8.ValidString(a.Title) {
 		return a, rooms.FieldErr("title", "must be valid UTF-8 of at most %d characters", maxTitleRunes)
+	}
+	if textutil.HasControl(a.Title) {
+		return a, rooms.FieldErr("title", "must not contain control characters (a title is one line of text)")
 	}
 	var err error
 	if a.StartingPrice, err = ParseCents(r.StartingPrice); err != nil {

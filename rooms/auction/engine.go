@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"hotrow/rooms"
@@ -30,12 +31,12 @@ func (e *Engine) get(ctx context.Context) (version int64, err error) {
 	return version, err
 }
 
-// Observe implements rooms.Engine.
-func (e *Engine) Observe(ev rooms.Event) {
+// Observe implements rooms.Engine: every auction event carries the whole
+// state after it.
+func (e *Engine) Observe(ev rooms.Event) error {
 	var s State
 	if err := json.Unmarshal(ev.State, &s); err != nil {
-		e.Logger.Error("auction event has no readable state", "room", e.Room, "version", ev.Version, "err", err)
-		return
+		return fmt.Errorf("auction event v%d has no readable state: %w", ev.Version, err)
 	}
 	created := e.a.CreatedAt
 	e.a = FromState(s)
@@ -49,6 +50,7 @@ func (e *Engine) Observe(ev rooms.Event) {
 			e.Applied.Learn(d.Bidder, d.ID, ev.Version)
 		}
 	}
+	return nil
 }
 
 // State implements rooms.Engine.

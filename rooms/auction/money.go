@@ -13,11 +13,20 @@ type Cents int64
 // inside int64 and inside NUMERIC(14,2).
 const MaxCents Cents = 100_000_000_000
 
+// MaxStateCents is the largest amount a committed state may hold: the sum of
+// two amounts, such as min_next_bid after a bid of MaxCents with an
+// increment of MaxCents. States and events are decoded up to it, so that
+// nothing the rules allowed fails to decode.
+const MaxStateCents = 2 * MaxCents
+
 // ParseCents parses a decimal string such as "110", "110.5" or "110.50".
 // It rejects signs, exponents, spaces, NaN, more than two decimals, leading
 // zeros (other than a single "0" before the point), empty parts ("5.", ".5")
 // and amounts above MaxCents. The error says which rule was broken.
-func ParseCents(s string) (Cents, error) {
+func ParseCents(s string) (Cents, error) { return parseCents(s, MaxCents) }
+
+// parseCents is ParseCents with the given maximum.
+func parseCents(s string, maxCents Cents) (Cents, error) {
 	if s == "" {
 		return 0, fmt.Errorf("amount is empty: send a decimal string such as \"110.00\"")
 	}
@@ -51,7 +60,7 @@ func ParseCents(s string) (Cents, error) {
 		return 0, fmt.Errorf("amount %q has a leading zero", s)
 	}
 	if len(whole) > 10 {
-		return 0, fmt.Errorf("amount %q is over the maximum %s", s, MaxCents)
+		return 0, fmt.Errorf("amount %q is over the maximum %s", s, maxCents)
 	}
 	w, err := strconv.ParseInt(whole, 10, 64)
 	if err != nil {
@@ -65,8 +74,8 @@ func ParseCents(s string) (Cents, error) {
 		}
 	}
 	c := Cents(w*100 + f)
-	if c > MaxCents {
-		return 0, fmt.Errorf("amount %q is over the maximum %s", s, MaxCents)
+	if c > maxCents {
+		return 0, fmt.Errorf("amount %q is over the maximum %s", s, maxCents)
 	}
 	return c, nil
 }
@@ -86,13 +95,14 @@ func (c Cents) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads money written by MarshalJSON (used when replaying
-// stored events); wire input goes through ParseCents for its messages.
+// stored events and states), up to MaxStateCents; wire input goes through
+// ParseCents for its messages and its maximum.
 func (c *Cents) UnmarshalJSON(b []byte) error {
 	s, err := strconv.Unquote(string(b))
 	if err != nil {
 		return fmt.Errorf("money must be a decimal string: %s", b)
 	}
-	v, err := ParseCents(s)
+	v, err := parseCents(s, MaxStateCents)
 	if err != nil {
 		return err
 	}

@@ -152,3 +152,60 @@ func TestCentsUnmarshalRejects(t *testing.T) {
 		}
 	}
 }
+
+// Every amount a committed state can hold decodes: min_next_bid after a bid
+// of the maximum with an increment of the maximum is twice the maximum.
+func TestStateMoneyDecodesUpToTwiceTheMaximum(t *testing.T) {
+	for _, c := range []Cents{0, 1, MaxCents, MaxCents + 1, MaxStateCents} {
+		b, _ := c.MarshalJSON()
+		var got Cents
+		if err := got.UnmarshalJSON(b); err != nil || got != c {
+			t.Errorf("%s round-trips to %s, %v", b, got, err)
+		}
+	}
+	var got Cents
+	if err := got.UnmarshalJSON([]byte(`"2000000000.01"`)); err == nil {
+		t.Errorf("decoded %s past the largest sum of two amounts", got)
+	}
+	if _, err := ParseCents((MaxCents + 1).String()); err == nil {
+		t.Error("wire input over the maximum parsed")
+	}
+}
+
+// FuzzParseCents: any string either parses to an amount in [0, MaxCents]
+// whose canonical form parses back to it, or is refused with a message;
+// money decoded from a state round-trips through its JSON.
+func FuzzParseCents(f *testing.F) {
+	for _, s := range []string{"0", "0.01", "110", "110.5", "110.50", "1000000000.00", "1000000000.01",
+		"999999999.99", "-1", "+1", "1e3", "1.", ".5", "01", "00", "1.234", " 1", "NaN", "９", "1_000", "0x10",
+		"99999999999999999999", "2000000000.00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCents(s)
+		if err != nil {
+			if err.Error() == "" || len(err.Error()) > 200 {
+				t.Fatalf("error for %q: %q", s, err)
+			}
+			return
+		}
+		if c < 0 || c > MaxCents {
+			t.Fatalf("%q parsed to %d, outside [0, MaxCents]", s, c)
+		}
+		again, err := ParseCents(c.String())
+		if err != nil || again != c {
+			t.Fatalf("%q → %s → %d, %v", s, c, again, err)
+		}
+		b, _ := c.MarshalJSON()
+		var back Cents
+		if err := back.UnmarshalJSON(b); err != nil || back != c {
+			t.Fatalf("%s does not decode to %d: %d, %v", b, c, back, err)
+		}
+		// The largest sum a state may hold decodes too.
+		sum := c + MaxCents
+		b, _ = sum.MarshalJSON()
+		if err := back.UnmarshalJSON(b); err != nil || back != sum {
+			t.Fatalf("the sum %s does not decode: %v", b, err)
+		}
+	})
+}

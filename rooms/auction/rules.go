@@ -80,6 +80,9 @@ func (a Auction) Close(now time.Time) (Auction, *rooms.Rejection) {
 // tooLow rejects a bid below min, naming min.
 func tooLow(min Cents) *rooms.Rejection {
 	r := reject(ReasonBidTooLow, "the lowest acceptable bid is %s", min)
+	if min > MaxCents {
+		r = reject(ReasonBidTooLow, "no higher bid is possible: the next bid would have to be at least %s, over the maximum %s", min, MaxCents)
+	}
 	r.Min = min.String()
 	return r
 }

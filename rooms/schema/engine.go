@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"hotrow/rooms"
@@ -28,25 +29,19 @@ func (e *Engine) Load(ctx context.Context) (int64, error) {
 
 // Observe implements rooms.Engine: it applies the event's data to the
 // cached document. An event that cannot be applied (it should not happen)
-// makes the engine reload the document from the store.
-func (e *Engine) Observe(ev rooms.Event) {
+// is an error: the room then reloads the document from the store.
+func (e *Engine) Observe(ev rooms.Event) error {
 	if ev.Version <= e.doc.Version {
-		return
+		return nil
 	}
 	if err := e.doc.ApplyEvent(ev.Kind, ev.Version, ev.Data); err != nil {
-		e.Logger.Error("schema event does not apply to the cached document; reloading", "room", e.Room, "version", ev.Version, "err", err)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if d, gerr := e.Store.Get(ctx, e.ID); gerr == nil {
-			e.doc = d
-		} else {
-			e.Logger.Error("reloading schema document failed", "room", e.Room, "err", gerr)
-		}
+		return fmt.Errorf("schema event v%d (%s) does not apply to the cached document: %w", ev.Version, ev.Kind, err)
 	}
 	var ch Change
 	if json.Unmarshal(ev.Data, &ch) == nil && ch.ID != "" {
 		e.Applied.Learn(ev.By, ch.ID, ev.Version)
 	}
+	return nil
 }
 
 // State implements rooms.Engine: a deep copy of the document, safe to

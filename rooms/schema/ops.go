@@ -198,8 +198,8 @@ func readID(dst func(*Op) *string) func(*Op, string, json.RawMessage) error {
 		if err := str(k, raw, p); err != nil {
 			return err
 		}
-		if *p == "" || len(*p) > 64 {
-			return fieldErr(k, "must be an id of 1 to 64 characters")
+		if *p == "" || textutil.Chars(*p) > 64 || textutil.HasControl(*p) {
+			return fieldErr(k, "must be an id of 1 to 64 characters, without control characters")
 		}
 		return nil
 	}

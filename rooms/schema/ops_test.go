@@ -185,3 +185,19 @@ func TestTypesAndDefaults(t *testing.T) {
 		t.Errorf("quoted %s", got)
 	}
 }
+
+// Ids in ops are counted in characters and hold no control characters.
+func TestParseOpIDs(t *testing.T) {
+	op := func(id string) json.RawMessage {
+		b, _ := json.Marshal(map[string]string{"kind": "drop_table", "table": id})
+		return b
+	}
+	if _, err := ParseOp(op(strings.Repeat("é", 64))); err != nil {
+		t.Errorf("an id of 64 two-byte characters: %v", err)
+	}
+	for _, id := range []string{strings.Repeat("é", 65), "a\x00b", "a\nb"} {
+		if _, err := ParseOp(op(id)); err == nil || !strings.HasPrefix(err.Error(), "table: ") {
+			t.Errorf("id %q: %v, want a table field error", id, err)
+		}
+	}
+}

@@ -82,7 +82,9 @@ func (t *tally) bidder(ctx context.Context, cfg Config, room string, i int, c *c
 		}
 		t.mu.Lock()
 		if f.Type == "ack" {
-			t.accepted.Add(1)
+			if n := t.accepted.Add(1); cfg.OnAccepted != nil {
+				cfg.OnAccepted(int(n))
+			}
 			won++
 			a := ack{user: c.user, id: bidID, amount: amount, version: f.Version, attempts: f.Attempts}
 			t.acks = append(t.acks, a)

@@ -33,6 +33,14 @@ type Config struct {
 	Timeout       time.Duration // the whole run's bound
 	Progress      io.Writer     // progress lines; nil for none
 	Seed          uint64        // for the bid amounts; 0 picks one
+	// Reconnect survives faults: a socket that drops is dialled again and
+	// re-joined with since, and a bid without its final answer (no reply
+	// before the drop, or unavailable) is sent again with the same id. The
+	// invariants are checked all the same.
+	Reconnect bool
+	// OnAccepted, when set, is called with the number of bids accepted so
+	// far after each acceptance (fault tests inject their fault by it).
+	OnAccepted func(n int)
 }
 
 // Main parses flags and runs the load test, printing progress and the table.
@@ -47,6 +55,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.AuctionFor, "auction-for", 15*time.Second, "how long the auction runs (bidding must fit in it)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "give up after this long")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed for bid amounts (0: random)")
+	fs.BoolVar(&cfg.Reconnect, "reconnect", false, "reconnect dropped sockets (re-join with since) and resend unanswered or unavailable bids with the same id")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -129,6 +138,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	rep.Sent, rep.Accepted, rep.Rejected, rep.RejectReasons = int(t.sent.Load()), len(t.acks), int(t.rejected.Load()), t.reasons
 	rep.Resends, rep.ResendsOK = t.resends, t.resendOK
+	for _, c := range clients {
+		c.mu.Lock()
+		rep.Reconnects += c.reconnects
+		rep.Unavailable += c.resent
+		c.mu.Unlock()
+	}
 	final, err := getAuction(ctx, cfg.URLs, id)
 	if err != nil {
 		return nil, err
@@ -175,7 +190,7 @@ func (cfg Config) logf(format string, args ...any) {
 func openSockets(ctx context.Context, cfg Config) ([]*client, error) {
 	clients := make([]*client, cfg.Bidders)
 	err := eachConcurrently(cfg.Bidders, func(i int) error {
-		c, err := dial(ctx, cfg.URLs[i%len(cfg.URLs)], fmt.Sprintf("bidder-%04d", i))
+		c, err := dial(ctx, cfg.URLs[i%len(cfg.URLs)], fmt.Sprintf("bidder-%04d", i), cfg.Reconnect)
 		clients[i] = c
 		return err
 	})

@@ -18,6 +18,8 @@ type Report struct {
 	RejectReasons map[string]int
 	Resends       int
 	ResendsOK     bool
+	Reconnects    int // sockets dialled again after a drop (with Reconnect)
+	Unavailable   int // bids answered unavailable and sent again (with Reconnect)
 	TotalAttempts int
 	MaxAttempts   int
 	FinalVersion  int64
@@ -122,15 +124,20 @@ func (r *Report) check(acks []ack, final []hubState, bids []bidRow, clients []*c
 	var detailSame, detailGap, detailDown string
 	for _, c := range clients {
 		c.mu.Lock()
-		evs := append([]seenEvent(nil), c.events...)
-		joinedAt := c.joinedAt
+		segs := append([]segment(nil), c.segments...)
 		c.mu.Unlock()
-		price := int64(-1)
-		for i, ev := range evs {
-			if want := joinedAt + int64(i) + 1; ev.Version != want && gapless {
-				gapless = false
-				detailGap = fmt.Sprintf("%s got version %d where %d was due", c.user, ev.Version, want)
+		var evs []seenEvent
+		for _, sg := range segs {
+			for i, ev := range sg.events {
+				if want := sg.joinedAt + int64(i) + 1; ev.Version != want && gapless {
+					gapless = false
+					detailGap = fmt.Sprintf("%s got version %d where %d was due", c.user, ev.Version, want)
+				}
 			}
+			evs = append(evs, sg.events...)
+		}
+		price := int64(-1)
+		for _, ev := range evs {
 			if ev.Price >= 0 {
 				if ev.Price < price && neverDown {
 					neverDown = false
@@ -211,8 +218,9 @@ func (r *Report) Print(w io.Writer) {
 	if r.Accepted > 0 {
 		perMsg = float64(r.TotalAttempts) / float64(r.Accepted)
 	}
-	fmt.Fprintf(w, "attempts: %d total for %d accepted bids (%.2f per bid), max %d; bidding took %s, the run %s\n\n",
+	fmt.Fprintf(w, "attempts: %d total for %d accepted bids (%.2f per bid), max %d; bidding took %s, the run %s\n",
 		r.TotalAttempts, r.Accepted, perMsg, r.MaxAttempts, r.BidPhase.Round(time.Millisecond), r.Took.Round(time.Millisecond))
+	fmt.Fprintf(w, "sockets dialled again after a drop: %d; bids answered unavailable and sent again: %d\n\n", r.Reconnects, r.Unavailable)
 	width := 0
 	for _, c := range r.Checks {
 		width = max(width, len(c.Name))

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"FailedCommitLeavesNothing", testFailedCommitLeavesNothing},
 		{"CloseRoundTrip", testCloseRoundTrip},
 		{"MoneyAtItsLimits", testMoneyAtItsLimits},
+		{"EngineAtTheMaximum", testEngineAtTheMaximum},
 		{"EngineResendsAcrossHubs", testEngineResendsAcrossHubs},
 		{"ResendsOfAnyAge", testResendsOfAnyAge},
 		{"CompactKeepsPromises", testCompactKeepsPromises},
@@ -476,5 +477,67 @@ func testEngineResendsAcrossHubs(t *testing.T, e *env) {
 	}
 	if bids, _ := e.s.Bids(ctx, "e1"); len(bids) != 1 {
 		t.Fatalf("%d bids stored, want 1: %s", len(bids), fmt.Sprint(bids))
+	}
+}
+
+// Bids at the largest amounts the rules allow go through the engine like
+// any other: the maximum minus the increment, then the maximum, whose
+// min_next_bid is above the maximum. The cached state follows every event,
+// a new engine loads the same state from the store, the states encode and
+// decode, and a further bid is refused the same way on every store.
+func testEngineAtTheMaximum(t *testing.T, e *env) {
+	ctx := context.Background()
+	deps := rooms.Deps{Runner: &txn.Runner{Policy: txn.Policy{MaxAttempts: 20, BaseDelay: time.Millisecond}}, Logger: quiet,
+		NewID: func() string { return "gen" }}
+	max, inc := auction.MaxCents, auction.MaxCents-100
+	if _, err := auction.NewService(e.s, deps).Create(ctx, auction.CreateRequest{ID: "top", Title: "Top",
+		StartingPrice: "1.00", Increment: inc.String()}, "seller"); err != nil {
+		t.Fatal(err)
+	}
+	kind := auction.RoomKind(e.s, deps)
+	en := kind.New("top")
+	if _, err := en.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	amount := func(c auction.Cents) json.RawMessage { b, _ := json.Marshal(c.String()); return b }
+	state := func(en rooms.Engine) auction.State {
+		t.Helper()
+		b, err := json.Marshal(en.State(time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s auction.State
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatalf("the state %s does not decode: %v", b, err)
+		}
+		return s
+	}
+	for i, c := range []auction.Cents{100, max} {
+		out := en.Apply(ctx, &rooms.Mutation{Op: "bid", ID: fmt.Sprint("m", i), User: "ann", Payload: amount(c)})
+		if out.Reject != nil || out.Event == nil {
+			t.Fatalf("a bid of %s: %+v", c, out.Reject)
+		}
+		if err := en.Observe(*out.Event); err != nil {
+			t.Fatalf("observing the bid of %s: %v", c, err)
+		}
+		if s := state(en); s.CurrentBid == nil || *s.CurrentBid != c || s.MinNextBid != c+inc {
+			t.Fatalf("after a bid of %s the engine holds current %v, min_next_bid %s", c, s.CurrentBid, s.MinNextBid)
+		}
+	}
+	fresh := kind.New("top")
+	if v, err := fresh.Load(ctx); err != nil || v != 3 {
+		t.Fatalf("a new engine loads v%d %v", v, err)
+	}
+	if a, b := state(en), state(fresh); *a.CurrentBid != *b.CurrentBid || a.MinNextBid != b.MinNextBid || a.Bids != b.Bids {
+		t.Fatalf("cached %+v, loaded %+v", a, b)
+	}
+	// Nothing can top the maximum: the engine says so without a
+	// transaction, and the rule in the transaction (a new engine that has
+	// not seen the bids would run it) agrees.
+	for _, x := range []rooms.Engine{en, kind.New("top")} {
+		out := x.Apply(ctx, &rooms.Mutation{Op: "bid", ID: "over", User: "bo", Payload: amount(max)})
+		if out.Reject == nil || out.Reject.Reason != auction.ReasonBidTooLow {
+			t.Fatalf("a bid of the maximum over the maximum: %+v", out)
+		}
 	}
 }
