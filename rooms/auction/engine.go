@@ -91,11 +91,11 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 		}
 	}
 	return rooms.Commit(ctx, &e.Committer, m, "bid", e.Store.Attempt, func(ctx context.Context, tx Tx, st rooms.Stamp) (rooms.Event, error) {
-		a, v, now, err := load(ctx, tx, e.ID)
+		a, v, err := tx.Load()
 		if err != nil {
 			return rooms.Event{}, err
 		}
-		na, b, ev, rej := BidWrite(a, v, amount, m.User, m.ID, now)
+		na, b, ev, rej := BidWrite(a, v, amount, m.User, m.ID, tx.Now())
 		if rej != nil {
 			return rooms.Event{}, rej
 		}
@@ -105,10 +105,11 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 
 func (e *Engine) close(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	return rooms.Commit(ctx, &e.Committer, m, "close", e.Store.Attempt, func(ctx context.Context, tx Tx, _ rooms.Stamp) (rooms.Event, error) {
-		a, v, now, err := load(ctx, tx, e.ID)
+		a, v, err := tx.Load()
 		if err != nil {
 			return rooms.Event{}, err
 		}
+		now := tx.Now()
 		na, rej := a.Close(now)
 		if rej != nil {
 			return rooms.Event{}, rej
@@ -121,16 +122,6 @@ func (e *Engine) close(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 		ev := newEvent(&na, v+1, KindClosed, "", now, d)
 		return ev, tx.SaveClose(ctx, na, ev)
 	})
-}
-
-// load reads the auction, its room version and the database's clock.
-func load(ctx context.Context, tx Tx, id string) (Auction, int64, time.Time, error) {
-	a, v, err := tx.Load(ctx, id)
-	if err != nil {
-		return a, 0, time.Time{}, err
-	}
-	now, err := tx.Now(ctx)
-	return a, v, now, err
 }
 
 // parseAmount reads the bid's amount: a JSON string holding a decimal.

@@ -150,7 +150,8 @@ func TestSchemaStoreOnTheDSQLDouble(t *testing.T) {
 }
 
 // The auction store's conformance suite on the DSQL path: idempotency
-// summaries, resends of any age and compaction included.
+// summaries, resends of any age and compaction included; conflicts surface
+// at COMMIT, inside the pipeline that carries it.
 func TestAuctionStoreOnTheDSQLDouble(t *testing.T) {
 	auctiontest.Run(t, func(t *testing.T) auctiontest.Harness {
 		s := migratedDSQLStore(t, dsqldouble.New(t, dsqldouble.Options{}))
