@@ -15,7 +15,6 @@ import (
 
 	"hotrow/internal/clock"
 	"hotrow/internal/dsqldouble"
-	"hotrow/internal/pgtrace"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
 	"hotrow/rooms/auction/auctiontest"
@@ -214,56 +213,4 @@ func conflicts(t *testing.T, reg *prometheus.Registry, code string) float64 {
 		}
 	}
 	return n
-}
-
-// The round trips of one bid on the DSQL path, counted by the pgx tracer
-// and on the wire by the double, once statements are cached. On DSQL each
-// one costs the network's latency, and a hot room commits one bid at a
-// time.
-func TestRoundTripsOfABidOnTheDSQLDouble(t *testing.T) {
-	d := dsqldouble.New(t, dsqldouble.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	pc, err := dsql.PoolConfig(ctx, dsql.Config{Endpoint: d.Endpoint(), Addr: d.Addr(), RootCAs: d.CertPool(),
-		Credentials: dsqldouble.TestCredentialsProvider(), MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := &pgtrace.RoundTrips{}
-	pc.ConnConfig.Tracer = rt
-	pc.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := pgstore.New(pool, pgstore.DSQL)
-	defer s.Close()
-	if err := s.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	runner := &txn.Runner{}
-	deps := rooms.Deps{Runner: runner, Clock: clock.Real{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if _, err := auction.NewService(s.Auctions(), deps).Create(ctx, auction.CreateRequest{ID: "rt", Title: "Round trips",
-		StartingPrice: "1.00", Increment: "1.00"}, "t"); err != nil {
-		t.Fatal(err)
-	}
-	en := auction.RoomKind(s.Auctions(), deps).New("rt")
-	if _, err := en.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	bid := func(ctx context.Context, id, amount string) {
-		raw, _ := json.Marshal(amount)
-		if out := en.Apply(ctx, &rooms.Mutation{Op: "bid", ID: id, User: "ann", Payload: raw}); out.Reject != nil {
-			t.Fatalf("bid %s: %+v", id, out.Reject)
-		}
-	}
-	bid(ctx, "warm", "1.00") // statements cached from here on
-	before := d.RoundTrips()
-	sctx, scope := rt.Scope(ctx)
-	bid(sctx, "b1", "2.00")
-	wire := d.RoundTrips() - before
-	if scope.N() != wire {
-		t.Fatalf("a bid: the tracer counted %d round trips, the wire %d", scope.N(), wire)
-	}
-	t.Logf("a bid takes %d round trips", wire)
 }
