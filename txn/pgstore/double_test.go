@@ -214,3 +214,40 @@ func conflicts(t *testing.T, reg *prometheus.Registry, code string) float64 {
 	}
 	return n
 }
+
+// A bid whose writes cross the row limit (the double's set to 4 rows; a
+// bid writes 5) is refused by the statement that crosses it, inside the
+// pipeline that carries the COMMIT: nothing is kept, the 54000 is not
+// retried, and the bidder is told which limit it was and that a resend will
+// not help.
+func TestTooLargeOnTheDSQLDouble(t *testing.T) {
+	d := dsqldouble.New(t, dsqldouble.Options{MaxRows: 4})
+	s := migratedDSQLStore(t, d)
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	deps := rooms.Deps{Runner: &txn.Runner{Metrics: txn.NewMetrics(reg)}, Clock: clock.Real{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := auction.NewService(s.Auctions(), deps).Create(ctx, auction.CreateRequest{ID: "big", Title: "Big",
+		StartingPrice: "5.00", Increment: "1.00"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	en := auction.RoomKind(s.Auctions(), deps).New("big")
+	if _, err := en.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	amount, _ := json.Marshal("5.00")
+	out := en.Apply(ctx, &rooms.Mutation{Op: "bid", ID: "b1", User: "ann", Payload: amount})
+	if out.Reject == nil || !strings.Contains(out.Reject.Message, "at most 3,000 rows written per transaction") ||
+		!strings.Contains(out.Reject.Message, "will not help") {
+		t.Fatalf("a bid over the row limit: %+v %+v, want the limit named", out, out.Reject)
+	}
+	if _, v, err := s.Auctions().Get(ctx, "big"); err != nil || v != 1 {
+		t.Fatalf("version %d (%v) after a refused bid, want 1", v, err)
+	}
+	if bids, err := s.Auctions().Bids(ctx, "big"); err != nil || len(bids) != 0 {
+		t.Fatalf("bids %+v (%v) after a refused bid", bids, err)
+	}
+	if n := conflicts(t, reg, ""); n != 0 {
+		t.Fatalf("%v retries of a 54000", n)
+	}
+}
