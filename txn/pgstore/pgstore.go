@@ -49,6 +49,9 @@ type Options struct {
 	OneStatementPerRoundTrip bool
 }
 
+// Options are the store's settings.
+func (s *Store) Options() Options { return s.opts }
+
 // WithOptions returns a copy of the store that runs with o. The copy
 // shares the pool: close one of them.
 func (s *Store) WithOptions(o Options) *Store {
