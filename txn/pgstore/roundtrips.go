@@ -149,9 +149,11 @@ func commitWith(ctx context.Context, conn *pgx.Conn, w *writes) error {
 		}
 		tags = append(tags, ct)
 	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	// Closing reads what is left up to the Sync's ReadyForQuery: after an
+	// error, the skipped statements; after the COMMIT's answer, nothing
+	// that could change it (a connection that breaks there is dropped by
+	// the pool).
+	_ = br.Close()
 	if err != nil {
 		return failedCommit(ctx, conn, w, len(tags), err)
 	}
