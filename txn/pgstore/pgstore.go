@@ -98,8 +98,8 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 func (s *Store) Close() { s.pool.Close() }
 
 // attempt runs fn in one pgx transaction, for the store's work other than
-// a room's messages (summaries, compaction, imports), which transact sends
-// in two round trips. A COMMIT that fails without an answer from the
+// a room's messages (summaries, compaction, imports; a message goes through
+// transact, in two round trips). A COMMIT that fails without an answer from the
 // server (the connection dropped, or the server said it is going away) has
 // an unknown outcome and is returned as txn.CommitUnknownError
 // (txn.CommitError).
