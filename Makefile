@@ -4,7 +4,7 @@ ADDR    ?= :8080
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test test-go test-fuzz test-deps test-deploy test-dsql lint bench loadtest soak image image-local clean
+.PHONY: run build test test-go test-fuzz test-deps test-deploy test-dsql lint bench bench-dsql loadtest soak image image-local clean
 
 ## run: the hub on the embedded store, UI at http://localhost:8080
 run:
@@ -67,8 +67,13 @@ lint:
 	fi
 
 ## bench: the benchmarks (numbers, not pass/fail)
-bench:
+bench: bench-dsql
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-dsql: a hot room's commits per second on the DSQL test double at 2 ms a round trip, five round trips a bid
+## against two, each against the ceiling of its statements without a hub (README, "Aurora DSQL"); about a minute
+bench-dsql: test-deps
+	HOTROW_BENCH_DSQL=1 $(GO) test -run '^$$' -bench '^BenchmarkHotRoomOnTheDSQLDouble$$' -benchtime 1x -count 1 -timeout 10m ./server/
 
 ## soak: a million messages in one room on PostgreSQL, restarts, a sustained mix, compaction (figures, about 6 minutes)
 SOAK_MESSAGES ?= 1000000

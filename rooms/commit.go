@@ -7,11 +7,29 @@ import (
 	"hotrow/txn"
 )
 
-// AppliedFinder finds the stored idempotency record of a message, if any:
-// what the idempotent commit needs of every room kind's transaction, and a
-// store offers outside one (AppliedStore).
+// AppliedFinder finds the stored idempotency record of a message, if any,
+// outside a transaction: what a store offers (AppliedStore) for Lookup's
+// point reads. In a transaction, Tx.Applied has it.
 type AppliedFinder interface {
 	FindApplied(ctx context.Context, room, user, id string) (Applied, bool, error)
+}
+
+// Key names a message's idempotency record: the message ID sent by User in
+// Room. An internal op (the hub closing an auction) has no ID, and no
+// record.
+type Key struct {
+	Room, User, ID string
+}
+
+// Tx is what the idempotent commit needs of every room kind's transaction:
+// the stored idempotency record of the message the attempt runs, if it
+// committed before. A store reads it in the transaction's first round trip,
+// together with the room's state, so that a message costs two round trips
+// to the database (see Commit).
+type Tx interface {
+	// Applied is the record of the attempt's Key, as the transaction's
+	// snapshot holds it; none when the Key has no ID.
+	Applied() (Applied, bool)
 }
 
 // Committer is the part of a room engine that every kind shares: the room's
@@ -136,15 +154,17 @@ func (s Stamp) Applied(version int64) Applied {
 }
 
 // Commit runs m as one retried transaction. Each attempt opens a
-// transaction with attempt (the store's Attempt), looks up m's idempotency
-// record, and, when m has not committed yet, calls write, which applies the
-// kind's rule in tx, stores the change, the event and the idempotency
-// record (stamp.Applied(version)), and returns the event. A resend answers
-// with the original ack; a rule's *Rejection, or a failure, becomes the
-// reject reply (see Failure). Internal ops (no m.ID) have no idempotency
-// record.
-func Commit[T AppliedFinder, S AppliedStore](ctx context.Context, c *Committer[S], m *Mutation, op string,
-	attempt func(ctx context.Context, fn func(T) error) error,
+// transaction of the room with attempt (the store's Attempt), which reads,
+// in its first round trip, m's idempotency record and the room's state;
+// when m has not committed yet, Commit calls write, which applies the
+// kind's rule to that state, queues the change, the event and the
+// idempotency record (stamp.Applied(version)), and returns the event; the
+// store sends the writes with the COMMIT in the second round trip. A resend
+// answers with the original ack; a rule's *Rejection, or a failure, becomes
+// the reject reply (see Failure). Internal ops (no m.ID) have no
+// idempotency record.
+func Commit[T Tx, S AppliedStore](ctx context.Context, c *Committer[S], m *Mutation, op string,
+	attempt func(ctx context.Context, id string, key Key, fn func(T) error) error,
 	write func(ctx context.Context, tx T, stamp Stamp) (Event, error)) Outcome {
 	if out, ok := c.Answer(m); ok {
 		return out
@@ -157,13 +177,9 @@ func Commit[T AppliedFinder, S AppliedStore](ctx context.Context, c *Committer[S
 	res, err := c.Runner.Run(ctx, c.Kind, op, func(ctx context.Context) error {
 		stamp.Attempts++
 		dup = nil
-		return attempt(ctx, func(tx T) error {
+		return attempt(ctx, c.ID, Key{Room: c.Room, User: m.User, ID: m.ID}, func(tx T) error {
 			if m.ID != "" {
-				ap, found, err := tx.FindApplied(ctx, c.Room, m.User, m.ID)
-				if err != nil {
-					return err
-				}
-				if found {
+				if ap, found := tx.Applied(); found {
 					dup = &ap
 					return nil
 				}

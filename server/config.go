@@ -20,6 +20,7 @@ type config struct {
 	AWSRegion       string
 	AWSRegionSource string // the flag or variable AWSRegion came from
 	Migrate         bool
+	DBPipeline      bool
 	TokenSecret     string
 	HubID           string
 	LogLevel        string
@@ -158,6 +159,8 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.Migrate, err = envBool("HOTROW_MIGRATE", false)
 	keep(err)
+	c.DBPipeline, err = envBool("HOTROW_DB_PIPELINE", true)
+	keep(err)
 	c.CursorTick, err = envDuration("HOTROW_CURSOR_TICK", 50*time.Millisecond)
 	keep(err)
 	c.CursorTTL, err = envDuration("HOTROW_CURSOR_TTL", 30*time.Second)
@@ -204,6 +207,7 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.StringVar(&c.DSQLDialAddr, "dsql-dial-addr", env("DSQL_DIAL_ADDR", ""), "host:port to dial instead of the DSQL endpoint, e.g. a proxy; TLS and tokens still name the endpoint (DSQL_DIAL_ADDR)")
 	region := fs.String("region", "", "AWS region for DSQL and DynamoDB (AWS_REGION, then AWS_DEFAULT_REGION; DSQL's is read from its endpoint)")
 	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "apply database migrations at start-up (HOTROW_MIGRATE)")
+	fs.BoolVar(&c.DBPipeline, "db-pipeline", c.DBPipeline, "send a bid's or edit's transaction in two pipelined round trips; false sends one statement per round trip (HOTROW_DB_PIPELINE)")
 	fs.StringVar(&c.TokenSecret, "token-secret", env("HOTROW_TOKEN_SECRET", ""), "HS256 secret; when set, sockets need ?token=JWT (HOTROW_TOKEN_SECRET)")
 	fs.StringVar(&c.HubID, "hub-id", env("HOTROW_HUB_ID", ""), "this instance's id in welcome frames (HOTROW_HUB_ID; default host name + random)")
 	fs.StringVar(&c.LogLevel, "log-level", env("HOTROW_LOG_LEVEL", "info"), "debug, info, warn or error (HOTROW_LOG_LEVEL)")

@@ -23,7 +23,7 @@ import (
 
 // useDouble points this process's AWS credentials and trusted CA at d, as
 // d.Env does for a child process, and returns the hub configuration.
-func useDouble(t *testing.T, d *dsqldouble.Double, hubID string) config {
+func useDouble(t testing.TB, d *dsqldouble.Double, hubID string) config {
 	t.Helper()
 	for _, kv := range d.Env(t) {
 		k, v, _ := strings.Cut(kv, "=")

@@ -40,12 +40,12 @@ type pollStore struct {
 
 func pollKey(id string) string { return "poll/" + id }
 
-func (p *pollStore) Attempt(ctx context.Context, fn func(memstore.RoomTx) error) error {
-	return p.mem.Attempt(ctx, fn)
+func (p *pollStore) Attempt(ctx context.Context, _ string, key rooms.Key, fn func(memstore.RoomTx) error) error {
+	return p.mem.Attempt(ctx, key, fn)
 }
 
 func (p *pollStore) create(ctx context.Context, id string) error {
-	return p.mem.Attempt(ctx, func(tx memstore.RoomTx) error {
+	return p.mem.Attempt(ctx, rooms.Key{}, func(tx memstore.RoomTx) error {
 		tx.KV().Put(pollKey(id), map[string]int{})
 		now, _ := tx.Now(ctx)
 		return tx.Append("poll:"+id, pollKind, rooms.Event{Room: "poll:" + id, Version: 1, Kind: "created", At: now,

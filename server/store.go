@@ -44,21 +44,28 @@ func openStore(ctx context.Context, c config, log *slog.Logger, clk clock.Clock)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to Aurora DSQL at %s: %w", c.DSQLEndpoint, err)
 		}
-		s := pgstore.New(pool, pgstore.DSQL)
-		log.Info("store: Aurora DSQL", "endpoint", c.DSQLEndpoint, "user", c.DSQLUser, "region", c.awsRegion(), "dial", c.DSQLDialAddr)
+		s := pgstore.New(pool, pgstore.DSQL).WithOptions(c.storeOptions())
+		log.Info("store: Aurora DSQL", "endpoint", c.DSQLEndpoint, "user", c.DSQLUser, "region", c.awsRegion(), "dial", c.DSQLDialAddr,
+			"pipeline", c.DBPipeline)
 		return s, migrateIfAsked(ctx, c, s, log)
 	case c.DatabaseURL != "":
 		s, err := pgstore.Open(ctx, c.DatabaseURL)
 		if err != nil {
 			return nil, err
 		}
+		s = s.WithOptions(c.storeOptions())
 		cc := s.Pool().Config().ConnConfig
-		log.Info("store: PostgreSQL", "host", cc.Host, "database", cc.Database)
+		log.Info("store: PostgreSQL", "host", cc.Host, "database", cc.Database, "pipeline", c.DBPipeline)
 		return s, migrateIfAsked(ctx, c, s, log)
 	default:
 		log.Info("store: embedded (in memory, this process only; set DATABASE_URL for PostgreSQL)")
 		return memstore.New(clk), nil
 	}
+}
+
+// storeOptions are the PostgreSQL/DSQL store's settings.
+func (c config) storeOptions() pgstore.Options {
+	return pgstore.Options{OneStatementPerRoundTrip: !c.DBPipeline}
 }
 
 func migrateIfAsked(ctx context.Context, c config, s *pgstore.Store, log *slog.Logger) error {

@@ -41,6 +41,12 @@
 //     TRANSACTION, SET default_transaction_isolation), TRUNCATE, SAVEPOINT
 //     and ROLLBACK TO, temporary and unlogged tables, serial types, FOR
 //     SHARE / FOR NO KEY UPDATE, extensions, triggers, LISTEN/NOTIFY, ...
+//   - Pipelines: an extended-protocol pipeline (several statements, one
+//     Sync; a pgx batch) is answered statement by statement as each would
+//     be alone, a BEGIN in it opening a transaction that outlives the Sync
+//     and a COMMIT in it checked for conflicts as any COMMIT; an error
+//     skips the rest up to the Sync (pipeline_test.go). No recording shows
+//     a cluster's answer to a pipeline either way.
 //   - An injectable delay per round trip (Options.RoundTripDelay,
 //     SetRoundTripDelay; default 0) standing in for the network between a
 //     hub and a cluster, and a count of round trips (RoundTrips, Sessions).

@@ -14,10 +14,11 @@ import (
 // the room's sequencer.
 type Engine struct {
 	// Committer runs bids as idempotent transactions and knows which bids
-	// committed: a resend is answered through its Lookup, and a bid below
-	// the minimum is early-rejected only when Lookup finds it NotCommitted
-	// (a bid committed later than the version this hub knows cannot be
-	// below the minimum).
+	// committed: a resend is answered from its memory, through its Lookup
+	// (one below the minimum), or by its transaction; and a bid below the
+	// minimum is early-rejected only when Lookup finds it NotCommitted (a
+	// bid committed later than the version this hub knows cannot be below
+	// the minimum).
 	rooms.Committer[Store]
 	a Auction
 }
@@ -76,28 +77,31 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	if err != nil {
 		return rooms.Outcome{Reject: reject(ReasonInvalidAmount, "%s", err)}
 	}
-	// A resend gets its original ack, however old; and only a bid certainly
-	// not committed may be rejected early.
-	out, prior := e.Lookup(ctx, m)
-	if prior == rooms.Committed {
+	// A resend gets its original ack, however old, from memory when it can.
+	if out, ok := e.Answer(m); ok {
 		return out
 	}
 	// Monotonic early rejection: the price only rises, so a bid below the
-	// minimum of a committed state is certainly too low.
-	if prior == rooms.NotCommitted {
-		if e.a.Closed {
-			return rooms.Outcome{Reject: reject(ReasonEnded, "the auction is closed")}
-		}
-		if min := e.a.MinNextBid(); amount < min {
-			return rooms.Outcome{Reject: tooLow(min)}
+	// minimum of a committed state is certainly too low. Only a bid
+	// certainly not committed may be rejected early: Lookup settles it,
+	// with a point read when the summary says maybe. A bid that would not
+	// be rejected early goes to its transaction without that read: the
+	// transaction's first round trip reads its idempotency record anyway.
+	if rej := e.earlyReject(amount); rej != nil {
+		out, prior := e.Lookup(ctx, m)
+		switch prior {
+		case rooms.Committed:
+			return out
+		case rooms.NotCommitted:
+			return rooms.Outcome{Reject: rej}
 		}
 	}
 	return rooms.Commit(ctx, &e.Committer, m, "bid", e.Store.Attempt, func(ctx context.Context, tx Tx, st rooms.Stamp) (rooms.Event, error) {
-		a, v, now, err := load(ctx, tx, e.ID)
+		a, v, err := tx.Load()
 		if err != nil {
 			return rooms.Event{}, err
 		}
-		na, b, ev, rej := BidWrite(a, v, amount, m.User, m.ID, now)
+		na, b, ev, rej := BidWrite(a, v, amount, m.User, m.ID, tx.Now())
 		if rej != nil {
 			return rooms.Event{}, rej
 		}
@@ -105,12 +109,25 @@ func (e *Engine) bid(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	})
 }
 
+// earlyReject is the rejection a bid of amount gets from the committed
+// state this hub knows, if any.
+func (e *Engine) earlyReject(amount Cents) *rooms.Rejection {
+	if e.a.Closed {
+		return reject(ReasonEnded, "the auction is closed")
+	}
+	if min := e.a.MinNextBid(); amount < min {
+		return tooLow(min)
+	}
+	return nil
+}
+
 func (e *Engine) close(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	return rooms.Commit(ctx, &e.Committer, m, "close", e.Store.Attempt, func(ctx context.Context, tx Tx, _ rooms.Stamp) (rooms.Event, error) {
-		a, v, now, err := load(ctx, tx, e.ID)
+		a, v, err := tx.Load()
 		if err != nil {
 			return rooms.Event{}, err
 		}
+		now := tx.Now()
 		na, rej := a.Close(now)
 		if rej != nil {
 			return rooms.Event{}, rej
@@ -123,16 +140,6 @@ func (e *Engine) close(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 		ev := newEvent(&na, v+1, KindClosed, "", now, d)
 		return ev, tx.SaveClose(ctx, na, ev)
 	})
-}
-
-// load reads the auction, its room version and the database's clock.
-func load(ctx context.Context, tx Tx, id string) (Auction, int64, time.Time, error) {
-	a, v, err := tx.Load(ctx, id)
-	if err != nil {
-		return a, 0, time.Time{}, err
-	}
-	now, err := tx.Now(ctx)
-	return a, v, now, err
 }
 
 // parseAmount reads the bid's amount: a JSON string holding a decimal.

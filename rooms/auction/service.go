@@ -38,7 +38,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest, by string) (Auc
 	attempts := 0
 	_, err = s.d.Runner.Run(ctx, Kind, "create", func(ctx context.Context) error {
 		attempts++
-		return s.store.Attempt(ctx, func(tx Tx) error { return tx.Create(ctx, a, ev) })
+		return s.store.Attempt(ctx, a.ID, rooms.Key{}, func(tx Tx) error { return tx.Create(ctx, a, ev) })
 	})
 	if errors.Is(err, rooms.ErrExists) && attempts > 1 {
 		if got, _, gerr := s.store.Get(ctx, a.ID); gerr == nil && got == a {

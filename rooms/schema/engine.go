@@ -62,14 +62,11 @@ func (e *Engine) Apply(ctx context.Context, m *rooms.Mutation) rooms.Outcome {
 	}
 	opJSON, _ := json.Marshal(op)
 	return rooms.Commit(ctx, &e.Committer, m, op.Kind, e.Store.Attempt, func(ctx context.Context, tx Tx, st rooms.Stamp) (rooms.Event, error) {
-		doc, err := tx.Load(ctx, e.ID)
+		doc, err := tx.Load()
 		if err != nil {
 			return rooms.Event{}, err
 		}
-		now, err := tx.Now(ctx)
-		if err != nil {
-			return rooms.Event{}, err
-		}
+		now := tx.Now()
 		p, rej := MakePlan(&doc, op, m.ID, e.NewID)
 		if rej != nil {
 			return rooms.Event{}, rej

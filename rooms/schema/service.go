@@ -47,12 +47,8 @@ func (s *Service) Create(ctx context.Context, req CreateRequest, by string) (Doc
 		return d, rooms.FieldErr("name", "must not contain control characters")
 	}
 	_, err := s.d.Runner.Run(ctx, Kind, "create", func(ctx context.Context) error {
-		return s.store.Attempt(ctx, func(tx Tx) error {
-			now, err := tx.Now(ctx)
-			if err != nil {
-				return err
-			}
-			d.CreatedAt = now.UTC()
+		return s.store.Attempt(ctx, d.ID, rooms.Key{}, func(tx Tx) error {
+			d.CreatedAt = tx.Now().UTC()
 			data, _ := json.Marshal(CreatedData{ID: d.ID, Name: d.Name})
 			ev := newCreatedEvent(d, data)
 			op, _ := json.Marshal(map[string]string{"kind": "create", "name": d.Name})

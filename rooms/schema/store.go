@@ -51,15 +51,22 @@ func (w *Write) Rows() int {
 	return n + len(w.Dropped.Tables) + len(w.Dropped.Columns) + len(w.Dropped.Relations)
 }
 
-// Tx is one database transaction as the schema rules use it.
+// Tx is one database transaction of one document as the schema rules use
+// it. What it reads, it read when it began (the first round trip: the
+// message's idempotency record, the document at its room version, and the
+// database's clock); what it writes goes to the database with its COMMIT
+// (the second), or, in a store that cannot wait, at once.
 type Tx interface {
-	// Now is the database's clock.
-	Now(ctx context.Context) (time.Time, error)
-	// FindApplied looks up a message already committed in a room by a user.
-	rooms.AppliedFinder
-	// Load reads the whole document at its room version (Doc.Version),
-	// normalized; rooms.ErrNotFound if there is none.
-	Load(ctx context.Context, id string) (Doc, error)
+	// Applied is the idempotency record of the attempt's key, if the
+	// message committed before.
+	rooms.Tx
+	// Load is the whole document at its room version (Doc.Version),
+	// normalized, as the transaction read it; rooms.ErrNotFound if there
+	// is none.
+	Load() (Doc, error)
+	// Now is the database's clock, read as the transaction began. UTC, at
+	// microsecond precision.
+	Now() time.Time
 	// Save stores one edit (see Write).
 	Save(ctx context.Context, w Write) error
 	// Create stores a new, empty document, its room at version 1, ev and
@@ -71,9 +78,13 @@ type Tx interface {
 // PostgreSQL/DSQL, one row per document, table, column, relation and audit
 // entry.
 type Store interface {
-	// Attempt runs fn in one transaction (one attempt), rolling back when
-	// fn fails. Retrying is the caller's business.
-	Attempt(ctx context.Context, fn func(Tx) error) error
+	// Attempt runs fn in one transaction of document id (one attempt),
+	// rolling back when fn fails. The transaction reads, as it begins,
+	// key's idempotency record (when key.ID is set), the document and the
+	// database's clock, which fn finds in tx; the writes fn makes are sent
+	// with the COMMIT. On PostgreSQL and DSQL that is two round trips.
+	// Retrying is the caller's business.
+	Attempt(ctx context.Context, id string, key rooms.Key, fn func(Tx) error) error
 	// Get reads one document at its version outside a transaction;
 	// rooms.ErrNotFound if there is none.
 	Get(ctx context.Context, id string) (Doc, error)

@@ -12,8 +12,11 @@ func summaryKey(room string, seg int) string { return fmt.Sprintf("summary/%s/%0
 // FindApplied reads one idempotency record outside a transaction.
 func (s *Store) FindApplied(ctx context.Context, room, user, id string) (a rooms.Applied, found bool, err error) {
 	err = s.Read(ctx, func(t RoomTx) error {
-		a, found, err = t.FindApplied(ctx, room, user, id)
-		return err
+		v, ok := t.kv.Get(appliedPrefix(room) + rooms.AppliedKey(user, id))
+		if ok {
+			a, found = v.(rooms.Applied), true
+		}
+		return ctx.Err()
 	})
 	return a, found, err
 }
@@ -54,7 +57,7 @@ func (s *Store) Summaries(ctx context.Context, room string) ([]rooms.SummaryRow,
 // SaveSummary stores a segment unless the stored one with its number
 // covers as much, or lays out other versions.
 func (s *Store) SaveSummary(ctx context.Context, room string, r rooms.SummaryRow) error {
-	return s.Attempt(ctx, func(t RoomTx) error {
+	return s.Attempt(ctx, rooms.Key{}, func(t RoomTx) error {
 		if v, ok := t.kv.Get(summaryKey(room, r.Seg)); ok {
 			old := v.(rooms.SummaryRow)
 			if old.From != r.From || old.End != r.End || old.Covered >= r.Covered {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
@@ -24,10 +25,22 @@ type auctionStore struct {
 	s *Store
 }
 
-type auctionTx struct{ RoomTx }
+// auctionTx is a transaction of one auction, read as it began.
+type auctionTx struct {
+	RoomTx
+	a   auction.Auction
+	v   int64
+	err error // reading the auction
+	now time.Time
+}
 
-func (a auctionStore) Attempt(ctx context.Context, fn func(auction.Tx) error) error {
-	return a.s.Attempt(ctx, func(t RoomTx) error { return fn(auctionTx{t}) })
+func (a auctionStore) Attempt(ctx context.Context, id string, key rooms.Key, fn func(auction.Tx) error) error {
+	return a.s.Attempt(ctx, key, func(t RoomTx) error {
+		tx := auctionTx{RoomTx: t}
+		tx.a, tx.v, tx.err = loadAuction(t, id)
+		tx.now, _ = t.Now(ctx)
+		return fn(tx)
+	})
 }
 
 func (a auctionStore) Get(ctx context.Context, id string) (auction.Auction, int64, error) {
@@ -36,7 +49,7 @@ func (a auctionStore) Get(ctx context.Context, id string) (auction.Auction, int6
 		v   int64
 	)
 	err := a.s.Read(ctx, func(t RoomTx) (err error) {
-		out, v, err = auctionTx{t}.Load(ctx, id)
+		out, v, err = loadAuction(t, id)
 		return err
 	})
 	return out, v, err
@@ -65,14 +78,18 @@ func (a auctionStore) Bids(ctx context.Context, id string) ([]auction.Bid, error
 	return out, err
 }
 
-func (t auctionTx) Load(ctx context.Context, id string) (auction.Auction, int64, error) {
+func loadAuction(t RoomTx, id string) (auction.Auction, int64, error) {
 	v, ok := t.kv.Get(auctionKey(id))
 	if !ok {
 		return auction.Auction{}, 0, fmt.Errorf("auction %s: %w", id, rooms.ErrNotFound)
 	}
 	version, _ := t.Version(auction.Room(id))
-	return v.(auction.Auction), version, ctx.Err()
+	return v.(auction.Auction), version, nil
 }
+
+func (t auctionTx) Load() (auction.Auction, int64, error) { return t.a, t.v, t.err }
+
+func (t auctionTx) Now() time.Time { return t.now }
 
 func (t auctionTx) SaveBid(ctx context.Context, a auction.Auction, b auction.Bid, ev rooms.Event, applied rooms.Applied) error {
 	if err := t.Append(ev.Room, "auction", ev); err != nil {

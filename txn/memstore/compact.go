@@ -44,7 +44,7 @@ func (s *Store) EventStamps(ctx context.Context, room string, after, upto int64,
 // transaction.
 func (s *Store) DeleteEvents(ctx context.Context, room string, after, upto int64) (int64, error) {
 	var n int64
-	err := s.Attempt(ctx, func(t RoomTx) error {
+	err := s.Attempt(ctx, rooms.Key{}, func(t RoomTx) error {
 		n = 0
 		for v := after + 1; v <= upto; v++ {
 			if _, ok := t.kv.Get(eventKey(room, v)); ok {

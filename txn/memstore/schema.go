@@ -36,16 +36,31 @@ type schemaStore struct {
 	s *Store
 }
 
-type schemaTx struct{ RoomTx }
-
-func (a schemaStore) Attempt(ctx context.Context, fn func(schema.Tx) error) error {
-	return a.s.Attempt(ctx, func(t RoomTx) error { return fn(schemaTx{t}) })
+// schemaTx is a transaction of one document, read as it began.
+type schemaTx struct {
+	RoomTx
+	doc schema.Doc
+	err error // reading the document
+	now time.Time
 }
+
+func (a schemaStore) Attempt(ctx context.Context, id string, key rooms.Key, fn func(schema.Tx) error) error {
+	return a.s.Attempt(ctx, key, func(t RoomTx) error {
+		tx := schemaTx{RoomTx: t}
+		tx.doc, tx.err = loadDoc(t, id)
+		tx.now, _ = t.Now(ctx)
+		return fn(tx)
+	})
+}
+
+func (t schemaTx) Load() (schema.Doc, error) { return t.doc.Clone(), t.err }
+
+func (t schemaTx) Now() time.Time { return t.now }
 
 func (a schemaStore) Get(ctx context.Context, id string) (schema.Doc, error) {
 	var d schema.Doc
 	err := a.s.Read(ctx, func(t RoomTx) (err error) {
-		d, err = schemaTx{t}.Load(ctx, id)
+		d, err = loadDoc(t, id)
 		return err
 	})
 	return d, err
@@ -80,7 +95,7 @@ func (a schemaStore) List(ctx context.Context) ([]schema.Summary, error) {
 	return out, err
 }
 
-func (t schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {
+func loadDoc(t RoomTx, id string) (schema.Doc, error) {
 	v, ok := t.kv.Get(schemaDocKey(id))
 	if !ok {
 		return schema.Doc{}, fmt.Errorf("schema %s: %w", id, rooms.ErrNotFound)
@@ -108,7 +123,7 @@ func (t schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {
 		d.Relations = append(d.Relations, e.Val.(schema.Relation))
 	}
 	d.Normalize()
-	return d, ctx.Err()
+	return d, nil
 }
 
 func (t schemaTx) Save(ctx context.Context, w schema.Write) error {

@@ -52,8 +52,9 @@ func appliedVersionKey(room string, v int64) string {
 // event log, and the KV for the kind's own rows (KV). A new room kind's
 // embedded store is its rows on top of it.
 type RoomTx struct {
-	kv *KVTx
-	db *KV
+	kv    *KVTx
+	db    *KV
+	prior *rooms.Applied // the attempt's key's record, read as it began
 }
 
 // KV is the transaction's key-value view, for a kind's own rows. Keys of a
@@ -66,13 +67,13 @@ func (t RoomTx) Now(ctx context.Context) (time.Time, error) {
 	return t.db.Clock.Now().UTC().Truncate(time.Microsecond), ctx.Err()
 }
 
-// FindApplied looks up the idempotency record of a message.
-func (t RoomTx) FindApplied(ctx context.Context, room, user, id string) (rooms.Applied, bool, error) {
-	v, ok := t.kv.Get(appliedPrefix(room) + rooms.AppliedKey(user, id))
-	if !ok {
-		return rooms.Applied{}, false, ctx.Err()
+// Applied implements rooms.Tx: the idempotency record of the key the
+// attempt was opened with, if the message committed before.
+func (t RoomTx) Applied() (rooms.Applied, bool) {
+	if t.prior == nil {
+		return rooms.Applied{}, false
 	}
-	return v.(rooms.Applied), true, ctx.Err()
+	return *t.prior, true
 }
 
 // Version returns the room's version, and whether the room exists.
@@ -107,14 +108,22 @@ func (t RoomTx) RecordApplied(room, user, id string, a rooms.Applied) {
 	t.kv.Put(appliedVersionKey(room, a.Version), rooms.AppliedRecord{User: user, ID: id, Applied: a})
 }
 
-// Attempt runs fn in one KV transaction: committed when fn returns nil,
-// rolled back otherwise.
-func (s *Store) Attempt(ctx context.Context, fn func(RoomTx) error) error {
+// Attempt runs fn in one KV transaction of the message key (rooms.Key{}
+// for none): committed when fn returns nil, rolled back otherwise. The
+// transaction's Applied is key's idempotency record on its snapshot.
+func (s *Store) Attempt(ctx context.Context, key rooms.Key, fn func(RoomTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	tx := s.kv.Begin()
-	if err := fn(RoomTx{kv: tx, db: s.kv}); err != nil {
+	t := RoomTx{kv: tx, db: s.kv}
+	if key.ID != "" {
+		if v, ok := tx.Get(appliedPrefix(key.Room) + rooms.AppliedKey(key.User, key.ID)); ok {
+			a := v.(rooms.Applied)
+			t.prior = &a
+		}
+	}
+	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
@@ -23,10 +22,50 @@ type auctionStore struct {
 	s *Store
 }
 
-type auctionTx struct{ baseTx }
+// auctionTx is a transaction of one auction.
+type auctionTx struct {
+	baseTx
+	r *auctionRead
+}
 
-func (a auctionStore) Attempt(ctx context.Context, fn func(auction.Tx) error) error {
-	return a.s.attempt(ctx, func(tx pgx.Tx) error { return fn(&auctionTx{baseTx{tx: tx}}) })
+// Attempt implements auction.Store: BEGIN, key's idempotency record, the
+// auction with its room version and the database's clock in the first
+// round trip; the writes and COMMIT in the second.
+func (a auctionStore) Attempt(ctx context.Context, id string, key rooms.Key, fn func(auction.Tx) error) error {
+	tx := &auctionTx{r: &auctionRead{}}
+	reads := []*pgx.Batch{appliedRead(key, &tx.prior), tx.r.batch(id)}
+	return a.s.transact(ctx, reads, func(w *writes) error {
+		tx.w, tx.now = w, tx.r.now
+		return fn(tx)
+	})
+}
+
+// auctionRead is an auction, its room version and the database's clock,
+// read in one statement.
+type auctionRead struct {
+	a   auction.Auction
+	v   int64
+	now time.Time
+	err error // rooms.ErrNotFound when there is no such auction
+}
+
+func (r *auctionRead) batch(id string) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+auctionColumns+`, r.version, clock_timestamp()
+        FROM auctions a JOIN rooms r ON r.room = $2 WHERE a.id = $1`, id, auction.Room(id)).
+		QueryRow(func(row pgx.Row) error {
+			a, err := scanAuction(row, &r.v, &r.now)
+			if errors.Is(err, pgx.ErrNoRows) {
+				r.err = fmt.Errorf("auction %s: %w", id, rooms.ErrNotFound)
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading auction %s: %w", id, err)
+			}
+			r.a, r.now = a, r.now.UTC()
+			return nil
+		})
+	return b
 }
 
 const auctionColumns = `a.id, a.title, a.starting_price, a.increment, a.current_bid, a.leader, a.bids,
@@ -50,12 +89,12 @@ func (a auctionStore) Get(ctx context.Context, id string) (auction.Auction, int6
 		out auction.Auction
 		v   int64
 	)
-	err := a.s.read(ctx, func(tx pgx.Tx) (err error) {
-		t := &auctionTx{baseTx{tx: tx}}
-		out, v, err = t.Load(ctx, id)
-		return err
-	})
-	return out, v, err
+	// One statement: a snapshot of its own.
+	r := &auctionRead{}
+	if err := a.s.pool.SendBatch(ctx, r.batch(id)).Close(); err != nil {
+		return out, v, err
+	}
+	return r.a, r.v, r.err
 }
 
 func (a auctionStore) List(ctx context.Context) ([]auction.Auction, error) {
@@ -93,56 +132,41 @@ func (a auctionStore) Bids(ctx context.Context, id string) ([]auction.Bid, error
 	return out, rows.Err()
 }
 
-// Load reads the auction, its room version and the database's clock in one
-// round trip.
-func (t *auctionTx) Load(ctx context.Context, id string) (auction.Auction, int64, error) {
-	var v int64
-	row := t.tx.QueryRow(ctx, `SELECT `+auctionColumns+`, r.version, clock_timestamp()
-        FROM auctions a JOIN rooms r ON r.room = $2 WHERE a.id = $1`, id, auction.Room(id))
-	a, err := scanAuction(row, &v, &t.now)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return a, 0, fmt.Errorf("auction %s: %w", id, rooms.ErrNotFound)
-	}
-	if err != nil {
-		return a, 0, fmt.Errorf("reading auction %s: %w", id, err)
-	}
-	t.now = t.now.UTC()
-	return a, v, nil
-}
+// Load implements auction.Tx.
+func (t *auctionTx) Load() (auction.Auction, int64, error) { return t.r.a, t.r.v, t.r.err }
 
-func (t *auctionTx) SaveBid(ctx context.Context, a auction.Auction, b auction.Bid, ev rooms.Event, applied rooms.Applied) error {
-	batch := &pgx.Batch{}
-	queueAppend(batch, ev)
-	batch.Queue(`UPDATE auctions SET current_bid = $2, leader = $3, bids = $4, ends_at = $5 WHERE id = $1`,
+// SaveBid implements auction.Tx: queued for the COMMIT's round trip.
+func (t *auctionTx) SaveBid(_ context.Context, a auction.Auction, b auction.Bid, ev rooms.Event, applied rooms.Applied) error {
+	queueAppend(t.w, ev)
+	t.w.queue(writeStmt{check: expectOne("updating auction " + a.ID)},
+		`UPDATE auctions SET current_bid = $2, leader = $3, bids = $4, ends_at = $5 WHERE id = $1`,
 		a.ID, int64(a.CurrentBid), a.Leader, a.Bids, a.EndsAt)
-	batch.Queue(`INSERT INTO bids (auction_id, version, amount, bidder, at, msg_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+	t.w.queue(writeStmt{}, `INSERT INTO bids (auction_id, version, amount, bidder, at, msg_id) VALUES ($1, $2, $3, $4, $5, $6)`,
 		a.ID, b.Version, int64(b.Amount), b.Bidder, b.At, b.MsgID)
-	queueApplied(batch, ev.Room, b.Bidder, b.MsgID, applied)
-	return t.send(ctx, batch)
+	queueApplied(t.w, ev.Room, b.Bidder, b.MsgID, applied)
+	return nil
 }
 
-func (t *auctionTx) SaveClose(ctx context.Context, a auction.Auction, ev rooms.Event) error {
-	batch := &pgx.Batch{}
-	queueAppend(batch, ev)
-	batch.Queue(`UPDATE auctions SET closed = $2, winner = $3, final_price = $4 WHERE id = $1`,
+// SaveClose implements auction.Tx: queued for the COMMIT's round trip.
+func (t *auctionTx) SaveClose(_ context.Context, a auction.Auction, ev rooms.Event) error {
+	queueAppend(t.w, ev)
+	t.w.queue(writeStmt{check: expectOne("closing auction " + a.ID)},
+		`UPDATE auctions SET closed = $2, winner = $3, final_price = $4 WHERE id = $1`,
 		a.ID, a.Closed, a.Winner, int64(a.FinalPrice))
-	return t.send(ctx, batch)
+	return nil
 }
 
-func (t *auctionTx) Create(ctx context.Context, a auction.Auction, ev rooms.Event) error {
-	batch := &pgx.Batch{}
-	batch.Queue(`INSERT INTO rooms (room, kind, version, created_at) VALUES ($1, 'auction', 1, $2)`, ev.Room, a.CreatedAt)
-	batch.Queue(`INSERT INTO events (room, version, kind, by_user, at, data, state) VALUES ($1, 1, $2, $3, $4, $5, $6)`,
+// Create implements auction.Tx: queued for the COMMIT's round trip; a
+// taken id fails it with rooms.ErrExists.
+func (t *auctionTx) Create(_ context.Context, a auction.Auction, ev rooms.Event) error {
+	exists := writeStmt{refused: created("auction", a.ID)}
+	t.w.queue(exists, `INSERT INTO rooms (room, kind, version, created_at) VALUES ($1, 'auction', 1, $2)`, ev.Room, a.CreatedAt)
+	t.w.queue(exists, `INSERT INTO events (room, version, kind, by_user, at, data, state) VALUES ($1, 1, $2, $3, $4, $5, $6)`,
 		ev.Room, ev.Kind, ev.By, ev.At, string(ev.Data), nullable(ev.State))
-	batch.Queue(`INSERT INTO auctions (id, title, starting_price, increment, current_bid, leader, bids, starts_at, ends_at,
+	t.w.queue(exists, `INSERT INTO auctions (id, title, starting_price, increment, current_bid, leader, bids, starts_at, ends_at,
         anti_snipe_window_s, anti_snipe_extend_s, closed, winner, final_price, created_at)
         VALUES ($1, $2, $3, $4, 0, '', 0, $5, $6, $7, $8, false, '', 0, $9)`,
 		a.ID, a.Title, int64(a.StartingPrice), int64(a.Increment), a.StartsAt, a.EndsAt,
 		int(a.AntiSnipeWindow/time.Second), int(a.AntiSnipeExtend/time.Second), a.CreatedAt)
-	err := t.send(ctx, batch)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("auction %s: %w", a.ID, rooms.ErrExists)
-	}
-	return err
+	return nil
 }

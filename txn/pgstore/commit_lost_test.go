@@ -3,6 +3,7 @@ package pgstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -25,7 +26,10 @@ import (
 
 // commitCutter is a loopback TCP proxy in front of PostgreSQL. Once armed,
 // it forwards the next COMMIT, lets the server execute it, swallows the
-// answer and cuts the connection: the client cannot know the outcome.
+// answer and cuts the connection: the client cannot know the outcome. It
+// follows the client's messages (commits reads them), so that it finds the
+// COMMIT whether it is a simple query or a prepared statement executed in
+// a pipeline.
 type commitCutter struct {
 	ln      net.Listener
 	target  string
@@ -69,10 +73,11 @@ func (p *commitCutter) relay(client net.Conn) {
 	go func() { // client → server
 		defer func() { done <- struct{}{} }()
 		buf := make([]byte, 32<<10)
+		msgs := &frontendMessages{stmts: map[string]bool{}}
 		for {
 			n, err := client.Read(buf)
 			if n > 0 {
-				if p.armed.Load() && bytes.Contains(bytes.ToLower(buf[:n]), []byte("commit\x00")) && p.armed.CompareAndSwap(true, false) {
+				if msgs.commits(buf[:n]) && p.armed.CompareAndSwap(true, false) {
 					commitSent.Store(true)
 				}
 				if _, werr := server.Write(buf[:n]); werr != nil {
@@ -174,3 +179,56 @@ func TestCommitLostOnRealPostgres(t *testing.T) {
 }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
+
+// frontendMessages follows a client's side of the PostgreSQL protocol
+// (startup, then messages of a type byte and a length) and finds the
+// COMMITs it executes: a simple Query "commit", or a Bind of a statement
+// prepared as "commit".
+type frontendMessages struct {
+	buf     []byte
+	started bool            // past the startup message
+	stmts   map[string]bool // prepared statements that are a COMMIT
+}
+
+// commits takes the next bytes the client sent and reports whether they
+// execute a COMMIT.
+func (f *frontendMessages) commits(b []byte) bool {
+	f.buf = append(f.buf, b...)
+	found := false
+	for {
+		if !f.started {
+			if len(f.buf) < 8 {
+				return found
+			}
+			n := int(binary.BigEndian.Uint32(f.buf))
+			if len(f.buf) < n {
+				return found
+			}
+			// An SSLRequest or GSSENCRequest comes before the startup
+			// message; the server refuses both here (sslmode=disable).
+			code := binary.BigEndian.Uint32(f.buf[4:])
+			f.started = code != 80877103 && code != 80877104
+			f.buf = f.buf[n:]
+			continue
+		}
+		if len(f.buf) < 5 {
+			return found
+		}
+		n := 1 + int(binary.BigEndian.Uint32(f.buf[1:]))
+		if len(f.buf) < n {
+			return found
+		}
+		typ, body := f.buf[0], f.buf[5:n]
+		fields := bytes.Split(body, []byte{0})
+		isCommit := func(sql []byte) bool { return strings.EqualFold(strings.TrimSpace(string(sql)), "commit") }
+		switch {
+		case typ == 'Q' && len(fields) > 0:
+			found = found || isCommit(fields[0])
+		case typ == 'P' && len(fields) > 1:
+			f.stmts[string(fields[0])] = isCommit(fields[1])
+		case typ == 'B' && len(fields) > 1:
+			found = found || f.stmts[string(fields[1])]
+		}
+		f.buf = f.buf[n:]
+	}
+}

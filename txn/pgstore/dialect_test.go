@@ -11,10 +11,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotrow/internal/testpg"
+	"hotrow/rooms"
 	"hotrow/rooms/auction"
 )
 
-// sqlRecorder is a pgx tracer that keeps every statement sent.
+// sqlRecorder is a pgx tracer that keeps every statement sent, alone or in
+// a batch.
 type sqlRecorder struct {
 	mu   sync.Mutex
 	sqls []string
@@ -28,6 +30,19 @@ func (r *sqlRecorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.Tr
 }
 
 func (r *sqlRecorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *sqlRecorder) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	r.mu.Lock()
+	for _, q := range d.Batch.QueuedQueries {
+		r.sqls = append(r.sqls, q.SQL)
+	}
+	r.mu.Unlock()
+	return ctx
+}
+
+func (r *sqlRecorder) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (r *sqlRecorder) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 func (r *sqlRecorder) all() string {
 	r.mu.Lock()
@@ -61,7 +76,7 @@ func exercise(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	ev := auction.NewCreatedEvent(&a)
-	if err := s.Auctions().Attempt(ctx, func(tx auction.Tx) error { return tx.Create(ctx, a, ev) }); err != nil {
+	if err := s.Auctions().Attempt(ctx, a.ID, rooms.Key{}, func(tx auction.Tx) error { return tx.Create(ctx, a, ev) }); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Auctions().Get(ctx, "d1"); err != nil {

@@ -15,7 +15,6 @@ import (
 
 	"hotrow/internal/clock"
 	"hotrow/internal/dsqldouble"
-	"hotrow/internal/pgtrace"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
 	"hotrow/rooms/auction/auctiontest"
@@ -150,7 +149,8 @@ func TestSchemaStoreOnTheDSQLDouble(t *testing.T) {
 }
 
 // The auction store's conformance suite on the DSQL path: idempotency
-// summaries, resends of any age and compaction included.
+// summaries, resends of any age and compaction included; conflicts surface
+// at COMMIT, inside the pipeline that carries it.
 func TestAuctionStoreOnTheDSQLDouble(t *testing.T) {
 	auctiontest.Run(t, func(t *testing.T) auctiontest.Harness {
 		s := migratedDSQLStore(t, dsqldouble.New(t, dsqldouble.Options{}))
@@ -215,54 +215,39 @@ func conflicts(t *testing.T, reg *prometheus.Registry, code string) float64 {
 	return n
 }
 
-// The round trips of one bid on the DSQL path, counted by the pgx tracer
-// and on the wire by the double, once statements are cached. On DSQL each
-// one costs the network's latency, and a hot room commits one bid at a
-// time.
-func TestRoundTripsOfABidOnTheDSQLDouble(t *testing.T) {
-	d := dsqldouble.New(t, dsqldouble.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	pc, err := dsql.PoolConfig(ctx, dsql.Config{Endpoint: d.Endpoint(), Addr: d.Addr(), RootCAs: d.CertPool(),
-		Credentials: dsqldouble.TestCredentialsProvider(), MaxConns: 1})
-	if err != nil {
+// A bid whose writes cross the row limit (the double's set to 4 rows; a
+// bid writes 5) is refused by the statement that crosses it, inside the
+// pipeline that carries the COMMIT: nothing is kept, the 54000 is not
+// retried, and the bidder is told which limit it was and that a resend will
+// not help.
+func TestTooLargeOnTheDSQLDouble(t *testing.T) {
+	d := dsqldouble.New(t, dsqldouble.Options{MaxRows: 4})
+	s := migratedDSQLStore(t, d)
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	deps := rooms.Deps{Runner: &txn.Runner{Metrics: txn.NewMetrics(reg)}, Clock: clock.Real{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := auction.NewService(s.Auctions(), deps).Create(ctx, auction.CreateRequest{ID: "big", Title: "Big",
+		StartingPrice: "5.00", Increment: "1.00"}, "t"); err != nil {
 		t.Fatal(err)
 	}
-	rt := &pgtrace.RoundTrips{}
-	pc.ConnConfig.Tracer = rt
-	pc.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := pgstore.New(pool, pgstore.DSQL)
-	defer s.Close()
-	if err := s.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	runner := &txn.Runner{}
-	deps := rooms.Deps{Runner: runner, Clock: clock.Real{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if _, err := auction.NewService(s.Auctions(), deps).Create(ctx, auction.CreateRequest{ID: "rt", Title: "Round trips",
-		StartingPrice: "1.00", Increment: "1.00"}, "t"); err != nil {
-		t.Fatal(err)
-	}
-	en := auction.RoomKind(s.Auctions(), deps).New("rt")
+	en := auction.RoomKind(s.Auctions(), deps).New("big")
 	if _, err := en.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	bid := func(ctx context.Context, id, amount string) {
-		raw, _ := json.Marshal(amount)
-		if out := en.Apply(ctx, &rooms.Mutation{Op: "bid", ID: id, User: "ann", Payload: raw}); out.Reject != nil {
-			t.Fatalf("bid %s: %+v", id, out.Reject)
-		}
+	amount, _ := json.Marshal("5.00")
+	out := en.Apply(ctx, &rooms.Mutation{Op: "bid", ID: "b1", User: "ann", Payload: amount})
+	if out.Reject == nil || !strings.Contains(out.Reject.Message, "at most 3,000 rows written per transaction") ||
+		!strings.Contains(out.Reject.Message, "will not help") {
+		t.Fatalf("a bid over the row limit: %+v %+v, want the limit named", out, out.Reject)
 	}
-	bid(ctx, "warm", "1.00") // statements cached from here on
-	before := d.RoundTrips()
-	sctx, scope := rt.Scope(ctx)
-	bid(sctx, "b1", "2.00")
-	wire := d.RoundTrips() - before
-	if scope.N() != wire {
-		t.Fatalf("a bid: the tracer counted %d round trips, the wire %d", scope.N(), wire)
+	if _, v, err := s.Auctions().Get(ctx, "big"); err != nil || v != 1 {
+		t.Fatalf("version %d (%v) after a refused bid, want 1", v, err)
 	}
-	t.Logf("a bid takes %d round trips", wire)
+	if bids, err := s.Auctions().Bids(ctx, "big"); err != nil || len(bids) != 0 {
+		t.Fatalf("bids %+v (%v) after a refused bid", bids, err)
+	}
+	if n := conflicts(t, reg, ""); n != 0 {
+		t.Fatalf("%v retries of a 54000", n)
+	}
 }

@@ -5,58 +5,75 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"hotrow/rooms"
 	"hotrow/txn"
 )
 
-// baseTx has what every room kind's transaction shares.
+// baseTx has what every room kind's transaction shares: what it read as it
+// began, and the writes it queues for its COMMIT (see transact).
 type baseTx struct {
-	tx  pgx.Tx
-	now time.Time // the database's clock, read with the room's row
+	w     *writes
+	prior *rooms.Applied // the attempt's key's idempotency record
+	now   time.Time      // the database's clock, read with the room
 }
 
-func (t *baseTx) Now(ctx context.Context) (time.Time, error) {
-	if !t.now.IsZero() {
-		return t.now, nil
+// Applied implements rooms.Tx.
+func (t *baseTx) Applied() (rooms.Applied, bool) {
+	if t.prior == nil {
+		return rooms.Applied{}, false
 	}
-	err := t.tx.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&t.now)
-	t.now = t.now.UTC()
-	return t.now, err
+	return *t.prior, true
 }
 
-func (t *baseTx) FindApplied(ctx context.Context, room, user, id string) (rooms.Applied, bool, error) {
-	var a rooms.Applied
-	err := t.tx.QueryRow(ctx, `SELECT version, attempts FROM applied WHERE room = $1 AND user_id = $2 AND msg_id = $3`,
-		room, user, id).Scan(&a.Version, &a.Attempts)
-	if err == pgx.ErrNoRows {
-		return a, false, nil
-	}
-	if err != nil {
-		return a, false, fmt.Errorf("reading idempotency record: %w", err)
-	}
-	return a, true, nil
-}
+// Now is the database's clock as the transaction read it.
+func (t *baseTx) Now() time.Time { return t.now }
 
-// queueAppend adds to b the statements that bump the room to ev.Version and
+// queueAppend queues the statements that bump the room to ev.Version and
 // store ev. The UPDATE of the room row is the conflict point between hubs.
-func queueAppend(b *pgx.Batch, ev rooms.Event) {
-	b.Queue(`UPDATE rooms SET version = $2 WHERE room = $1 AND version = $3`, ev.Room, ev.Version, ev.Version-1).
-		Exec(func(ct pgconn.CommandTag) error {
-			if ct.RowsAffected() != 1 {
+// It moves the version only from ev.Version-1, the version the transaction
+// read: from any other it would store NULL, which the column's NOT NULL
+// refuses (23502), so that the server refuses the whole transaction before
+// its COMMIT, which follows in the same round trip.
+func queueAppend(w *writes, ev rooms.Event) {
+	w.queue(writeStmt{
+		check: expectOne("moving room " + ev.Room + " to its next version"),
+		refused: func(e *pgconn.PgError) error {
+			if e.Code == "23502" {
 				return &txn.ConflictError{Detail: fmt.Sprintf("room %s moved past version %d", ev.Room, ev.Version-1)}
 			}
 			return nil
-		})
-	b.Queue(`INSERT INTO events (room, version, kind, by_user, at, data, state) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		},
+	}, `UPDATE rooms SET version = CASE WHEN version = $3::bigint THEN $2::bigint END WHERE room = $1`,
+		ev.Room, ev.Version, ev.Version-1)
+	w.queue(writeStmt{}, `INSERT INTO events (room, version, kind, by_user, at, data, state) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		ev.Room, ev.Version, ev.Kind, ev.By, ev.At, string(ev.Data), nullable(ev.State))
 }
 
-func queueApplied(b *pgx.Batch, room, user, id string, a rooms.Applied) {
-	b.Queue(`INSERT INTO applied (room, user_id, msg_id, version, attempts) VALUES ($1, $2, $3, $4, $5)`,
+func queueApplied(w *writes, room, user, id string, a rooms.Applied) {
+	w.queue(writeStmt{}, `INSERT INTO applied (room, user_id, msg_id, version, attempts) VALUES ($1, $2, $3, $4, $5)`,
 		room, user, id, a.Version, a.Attempts)
+}
+
+// expectOne checks that a statement changed one row.
+func expectOne(what string) func(pgconn.CommandTag) error {
+	return func(ct pgconn.CommandTag) error {
+		if ct.RowsAffected() != 1 {
+			return fmt.Errorf("%s: %d rows changed, want 1", what, ct.RowsAffected())
+		}
+		return nil
+	}
+}
+
+// created is the refusal of a new room's first row: its id is taken.
+func created(kind, id string) func(*pgconn.PgError) error {
+	return func(e *pgconn.PgError) error {
+		if e.Code == "23505" {
+			return fmt.Errorf("%s %s: %w", kind, id, rooms.ErrExists)
+		}
+		return nil
+	}
 }
 
 func nullable(b []byte) *string {
@@ -65,13 +82,6 @@ func nullable(b []byte) *string {
 	}
 	s := string(b)
 	return &s
-}
-
-func (t *baseTx) send(ctx context.Context, b *pgx.Batch) error {
-	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	return nil
 }
 
 // EventsAfter implements rooms.Log.

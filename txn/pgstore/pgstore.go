@@ -37,6 +37,27 @@ type Store struct {
 	pool    *pgxpool.Pool
 	dialect Dialect
 	txOpts  pgx.TxOptions
+	opts    Options
+}
+
+// Options tune a Store; the zero value is the default.
+type Options struct {
+	// OneStatementPerRoundTrip sends BEGIN, each read, the writes and
+	// COMMIT of a room's transaction in a round trip each (five for a bid)
+	// instead of in two pipelines (see transact): for a database that
+	// refuses pipelines, and to measure what they save.
+	OneStatementPerRoundTrip bool
+}
+
+// Options are the store's settings.
+func (s *Store) Options() Options { return s.opts }
+
+// WithOptions returns a copy of the store that runs with o. The copy
+// shares the pool: close one of them.
+func (s *Store) WithOptions(o Options) *Store {
+	c := *s
+	c.opts = o
+	return &c
 }
 
 // New wraps a pool.
@@ -76,11 +97,12 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 // Close closes the pool.
 func (s *Store) Close() { s.pool.Close() }
 
-// attempt runs fn in one transaction. A COMMIT that fails without an answer
-// from the server (the connection dropped, or the server said it is going
-// away) has an unknown outcome and is returned as txn.CommitUnknownError
-// (txn.CommitError): the caller retries, and the message's idempotency key
-// resolves it.
+// attempt runs fn in one pgx transaction, for the store's work other than
+// a room's messages (summaries, compaction, imports; a message goes through
+// transact, in two round trips). A COMMIT that fails without an answer from the
+// server (the connection dropped, or the server said it is going away) has
+// an unknown outcome and is returned as txn.CommitUnknownError
+// (txn.CommitError).
 func (s *Store) attempt(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.BeginTx(ctx, s.txOpts)
 	if err != nil {

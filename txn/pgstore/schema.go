@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"hotrow/rooms"
 	"hotrow/rooms/schema"
@@ -24,20 +24,38 @@ type schemaStore struct {
 	s *Store
 }
 
-type schemaTx struct{ baseTx }
+// schemaTx is a transaction of one document.
+type schemaTx struct {
+	baseTx
+	doc schema.Doc
+	err error // reading the document; rooms.ErrNotFound when there is none
+}
 
-func (a schemaStore) Attempt(ctx context.Context, fn func(schema.Tx) error) error {
-	return a.s.attempt(ctx, func(tx pgx.Tx) error { return fn(&schemaTx{baseTx{tx: tx}}) })
+// Attempt implements schema.Store: BEGIN, key's idempotency record, the
+// document with its room version, and the database's clock in the first
+// round trip; the writes and COMMIT in the second.
+func (a schemaStore) Attempt(ctx context.Context, id string, key rooms.Key, fn func(schema.Tx) error) error {
+	tx := &schemaTx{}
+	r := &docRead{id: id, clock: true}
+	reads := []*pgx.Batch{appliedRead(key, &tx.prior), r.batch()}
+	return a.s.transact(ctx, reads, func(w *writes) error {
+		tx.w, tx.now = w, r.now
+		tx.doc, tx.err = r.assemble()
+		return fn(tx)
+	})
 }
 
 func (a schemaStore) Get(ctx context.Context, id string) (schema.Doc, error) {
-	var d schema.Doc
-	err := a.s.read(ctx, func(tx pgx.Tx) (err error) {
-		d, err = (&schemaTx{baseTx{tx: tx}}).Load(ctx, id)
-		return err
-	})
-	return d, err
+	r := &docRead{id: id}
+	err := a.s.read(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, r.batch()).Close() })
+	if err != nil {
+		return schema.Doc{}, err
+	}
+	return r.assemble()
 }
+
+// Load implements schema.Tx.
+func (t *schemaTx) Load() (schema.Doc, error) { return t.doc.Clone(), t.err }
 
 func (a schemaStore) Audit(ctx context.Context, id string) ([]schema.AuditEntry, error) {
 	out := []schema.AuditEntry{}
@@ -90,20 +108,39 @@ func (a schemaStore) List(ctx context.Context) ([]schema.Summary, error) {
 	return out, rows.Err()
 }
 
-// Load reads the document, its room version and the database's clock, its
-// tables, columns and relations in one round trip.
-func (t *schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {
-	d := schema.Doc{ID: id}
+// docRead is a document at its room version: its row, tables, columns and
+// relations, read in one batch (one snapshot when in a transaction), and
+// the database's clock when asked.
+type docRead struct {
+	id    string
+	clock bool
+	now   time.Time
+	found bool
+	d     schema.Doc
+	cols  []schema.Column
+}
+
+func (r *docRead) batch() *pgx.Batch {
+	id := r.id
+	r.d = schema.Doc{ID: id}
 	b := &pgx.Batch{}
-	found := false
-	b.Queue(`SELECT d.name, d.created_by, d.created_at, r.version, clock_timestamp()
+	if r.clock {
+		// A statement of its own: a document being created has no row
+		// to read it with.
+		b.Queue(`SELECT clock_timestamp()`).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&r.now)
+			r.now = r.now.UTC()
+			return err
+		})
+	}
+	b.Queue(`SELECT d.name, d.created_by, d.created_at, r.version
         FROM schema_docs d JOIN rooms r ON r.room = $2 WHERE d.id = $1`, id, schema.Room(id)).
 		QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&d.Name, &d.CreatedBy, &d.CreatedAt, &d.Version, &t.now)
+			err := row.Scan(&r.d.Name, &r.d.CreatedBy, &r.d.CreatedAt, &r.d.Version)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
-			found = err == nil
+			r.found = err == nil
 			return err
 		})
 	b.Queue(`SELECT id, pos, name, x, y, rev FROM schema_tables WHERE doc_id = $1`, id).
@@ -113,11 +150,10 @@ func (t *schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {
 				if err := rows.Scan(&tb.ID, &tb.Pos, &tb.Name, &tb.X, &tb.Y, &tb.Rev); err != nil {
 					return err
 				}
-				d.Tables = append(d.Tables, tb)
+				r.d.Tables = append(r.d.Tables, tb)
 			}
 			return rows.Err()
 		})
-	var cols []schema.Column
 	b.Queue(`SELECT id, table_id, pos, name, type, nullable, default_value, primary_key, is_unique, rev
         FROM schema_columns WHERE doc_id = $1`, id).
 		Query(func(rows pgx.Rows) error {
@@ -127,7 +163,7 @@ func (t *schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {
 					&c.PrimaryKey, &c.Unique, &c.Rev); err != nil {
 					return err
 				}
-				cols = append(cols, c)
+				r.cols = append(r.cols, c)
 			}
 			return rows.Err()
 		})
@@ -135,30 +171,34 @@ func (t *schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {
         FROM schema_relations WHERE doc_id = $1`, id).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
-				var r schema.Relation
-				if err := rows.Scan(&r.ID, &r.Pos, &r.FromTable, &r.FromColumn, &r.ToTable, &r.ToColumn,
-					&r.OnDelete, &r.Rev); err != nil {
+				var rel schema.Relation
+				if err := rows.Scan(&rel.ID, &rel.Pos, &rel.FromTable, &rel.FromColumn, &rel.ToTable, &rel.ToColumn,
+					&rel.OnDelete, &rel.Rev); err != nil {
 					return err
 				}
-				d.Relations = append(d.Relations, r)
+				r.d.Relations = append(r.d.Relations, rel)
 			}
 			return rows.Err()
 		})
-	if err := t.send(ctx, b); err != nil {
-		return d, fmt.Errorf("reading schema %s: %w", id, err)
+	return b
+}
+
+// assemble puts what batch read together: the document, normalized, or
+// rooms.ErrNotFound.
+func (r *docRead) assemble() (schema.Doc, error) {
+	if !r.found {
+		return schema.Doc{}, fmt.Errorf("schema %s: %w", r.id, rooms.ErrNotFound)
 	}
-	if !found {
-		return schema.Doc{}, fmt.Errorf("schema %s: %w", id, rooms.ErrNotFound)
-	}
-	d.CreatedAt, t.now = d.CreatedAt.UTC(), t.now.UTC()
+	d := r.d
+	d.CreatedAt = d.CreatedAt.UTC()
 	byTable := make(map[string]int, len(d.Tables))
 	for i, tb := range d.Tables {
 		byTable[tb.ID] = i
 	}
-	for _, c := range cols {
+	for _, c := range r.cols {
 		i, ok := byTable[c.Table]
 		if !ok {
-			return d, fmt.Errorf("schema %s: column %s belongs to no table", id, c.ID)
+			return d, fmt.Errorf("schema %s: column %s belongs to no table", r.id, c.ID)
 		}
 		d.Tables[i].Columns = append(d.Tables[i].Columns, c)
 	}
@@ -166,74 +206,64 @@ func (t *schemaTx) Load(ctx context.Context, id string) (schema.Doc, error) {
 	return d, nil
 }
 
-func expectOne(what string) func(pgconn.CommandTag) error {
-	return func(ct pgconn.CommandTag) error {
-		if ct.RowsAffected() != 1 {
-			return fmt.Errorf("%s: %d rows changed, want 1", what, ct.RowsAffected())
-		}
-		return nil
-	}
-}
-
-func (t *schemaTx) Save(ctx context.Context, w schema.Write) error {
-	b := &pgx.Batch{}
-	queueAppend(b, w.Event)
+// Save implements schema.Tx: queued for the COMMIT's round trip.
+func (t *schemaTx) Save(_ context.Context, w schema.Write) error {
+	q := t.w
+	queueAppend(q, w.Event)
 	v := w.Event.Version
 	if tb := w.InsertTable; tb != nil {
-		b.Queue(`INSERT INTO schema_tables (doc_id, id, pos, name, x, y, rev) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		q.queue(writeStmt{}, `INSERT INTO schema_tables (doc_id, id, pos, name, x, y, rev) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			w.DocID, tb.ID, v, tb.Name, tb.X, tb.Y, tb.Rev)
 	}
 	if tb := w.UpdateTable; tb != nil {
-		b.Queue(`UPDATE schema_tables SET name = $3, x = $4, y = $5, rev = $6 WHERE doc_id = $1 AND id = $2`,
-			w.DocID, tb.ID, tb.Name, tb.X, tb.Y, tb.Rev).Exec(expectOne("updating table " + tb.ID))
+		q.queue(writeStmt{check: expectOne("updating table " + tb.ID)},
+			`UPDATE schema_tables SET name = $3, x = $4, y = $5, rev = $6 WHERE doc_id = $1 AND id = $2`,
+			w.DocID, tb.ID, tb.Name, tb.X, tb.Y, tb.Rev)
 	}
 	if c := w.InsertColumn; c != nil {
-		b.Queue(`INSERT INTO schema_columns (doc_id, id, table_id, pos, name, type, nullable, default_value, primary_key, is_unique, rev)
+		q.queue(writeStmt{}, `INSERT INTO schema_columns (doc_id, id, table_id, pos, name, type, nullable, default_value, primary_key, is_unique, rev)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			w.DocID, c.ID, c.Table, v, c.Name, c.Type, c.Nullable, c.Default, c.PrimaryKey, c.Unique, c.Rev)
 	}
 	if c := w.UpdateColumn; c != nil {
-		b.Queue(`UPDATE schema_columns SET name = $3, type = $4, nullable = $5, default_value = $6, primary_key = $7,
+		q.queue(writeStmt{check: expectOne("updating column " + c.ID)},
+			`UPDATE schema_columns SET name = $3, type = $4, nullable = $5, default_value = $6, primary_key = $7,
             is_unique = $8, rev = $9 WHERE doc_id = $1 AND id = $2`,
-			w.DocID, c.ID, c.Name, c.Type, c.Nullable, c.Default, c.PrimaryKey, c.Unique, c.Rev).
-			Exec(expectOne("updating column " + c.ID))
+			w.DocID, c.ID, c.Name, c.Type, c.Nullable, c.Default, c.PrimaryKey, c.Unique, c.Rev)
 	}
 	if r := w.InsertRelation; r != nil {
-		b.Queue(`INSERT INTO schema_relations (doc_id, id, pos, from_table, from_column, to_table, to_column, on_delete, rev)
+		q.queue(writeStmt{}, `INSERT INTO schema_relations (doc_id, id, pos, from_table, from_column, to_table, to_column, on_delete, rev)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			w.DocID, r.ID, v, r.FromTable, r.FromColumn, r.ToTable, r.ToColumn, r.OnDelete, r.Rev)
 	}
 	if len(w.Dropped.Relations) > 0 {
-		b.Queue(`DELETE FROM schema_relations WHERE doc_id = $1 AND id = ANY($2)`, w.DocID, w.Dropped.Relations)
+		q.queue(writeStmt{}, `DELETE FROM schema_relations WHERE doc_id = $1 AND id = ANY($2)`, w.DocID, w.Dropped.Relations)
 	}
 	if len(w.Dropped.Columns) > 0 {
-		b.Queue(`DELETE FROM schema_columns WHERE doc_id = $1 AND id = ANY($2)`, w.DocID, w.Dropped.Columns)
+		q.queue(writeStmt{}, `DELETE FROM schema_columns WHERE doc_id = $1 AND id = ANY($2)`, w.DocID, w.Dropped.Columns)
 	}
 	if len(w.Dropped.Tables) > 0 {
-		b.Queue(`DELETE FROM schema_tables WHERE doc_id = $1 AND id = ANY($2)`, w.DocID, w.Dropped.Tables)
+		q.queue(writeStmt{}, `DELETE FROM schema_tables WHERE doc_id = $1 AND id = ANY($2)`, w.DocID, w.Dropped.Tables)
 	}
 	a := w.Audit
-	b.Queue(`INSERT INTO schema_audit (doc_id, version, by_user, at, msg_id, kind, op, before, after)
+	q.queue(writeStmt{}, `INSERT INTO schema_audit (doc_id, version, by_user, at, msg_id, kind, op, before, after)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		w.DocID, a.Version, a.By, a.At, a.MsgID, a.Kind, string(a.Op), string(a.Before), string(a.After))
-	queueApplied(b, w.Event.Room, a.By, a.MsgID, w.Applied)
-	return t.send(ctx, b)
+	queueApplied(q, w.Event.Room, a.By, a.MsgID, w.Applied)
+	return nil
 }
 
-func (t *schemaTx) Create(ctx context.Context, d schema.Doc, ev rooms.Event, a schema.AuditEntry) error {
-	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO rooms (room, kind, version, created_at) VALUES ($1, 'schema', 1, $2)`, ev.Room, d.CreatedAt)
-	b.Queue(`INSERT INTO events (room, version, kind, by_user, at, data, state) VALUES ($1, 1, $2, $3, $4, $5, $6)`,
+// Create implements schema.Tx: queued for the COMMIT's round trip; a taken
+// id fails it with rooms.ErrExists.
+func (t *schemaTx) Create(_ context.Context, d schema.Doc, ev rooms.Event, a schema.AuditEntry) error {
+	exists := writeStmt{refused: created("schema", d.ID)}
+	t.w.queue(exists, `INSERT INTO rooms (room, kind, version, created_at) VALUES ($1, 'schema', 1, $2)`, ev.Room, d.CreatedAt)
+	t.w.queue(exists, `INSERT INTO events (room, version, kind, by_user, at, data, state) VALUES ($1, 1, $2, $3, $4, $5, $6)`,
 		ev.Room, ev.Kind, ev.By, ev.At, string(ev.Data), nullable(ev.State))
-	b.Queue(`INSERT INTO schema_docs (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)`,
+	t.w.queue(exists, `INSERT INTO schema_docs (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)`,
 		d.ID, d.Name, d.CreatedBy, d.CreatedAt)
-	b.Queue(`INSERT INTO schema_audit (doc_id, version, by_user, at, msg_id, kind, op, before, after)
+	t.w.queue(exists, `INSERT INTO schema_audit (doc_id, version, by_user, at, msg_id, kind, op, before, after)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		d.ID, a.Version, a.By, a.At, a.MsgID, a.Kind, string(a.Op), string(a.Before), string(a.After))
-	err := t.send(ctx, b)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("schema %s: %w", d.ID, rooms.ErrExists)
-	}
-	return err
+	return nil
 }

@@ -80,8 +80,8 @@ type failingStore struct {
 	err *atomic.Pointer[error]
 }
 
-func (f failingStore) Attempt(ctx context.Context, fn func(auction.Tx) error) error {
-	return f.Store.Attempt(ctx, func(tx auction.Tx) error {
+func (f failingStore) Attempt(ctx context.Context, id string, key rooms.Key, fn func(auction.Tx) error) error {
+	return f.Store.Attempt(ctx, id, key, func(tx auction.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func event(id string, v int64, kind string, at time.Time) rooms.Event {
 func (e *env) create(a auction.Auction) {
 	e.t.Helper()
 	ctx := context.Background()
-	if err := e.s.Attempt(ctx, func(tx auction.Tx) error {
+	if err := e.s.Attempt(ctx, a.ID, rooms.Key{}, func(tx auction.Tx) error {
 		return tx.Create(ctx, a, auction.NewCreatedEvent(&a))
 	}); err != nil {
 		e.t.Fatalf("create %s: %v", a.ID, err)
@@ -131,18 +131,15 @@ func (e *env) create(a auction.Auction) {
 
 // bid runs one bid attempt the way the engine does.
 func (e *env) bid(ctx context.Context, id, user, msg string, amount auction.Cents) error {
-	return e.s.Attempt(ctx, func(tx auction.Tx) error {
-		if _, found, err := tx.FindApplied(ctx, auction.Room(id), user, msg); err != nil || found {
-			return err
+	return e.s.Attempt(ctx, id, rooms.Key{Room: auction.Room(id), User: user, ID: msg}, func(tx auction.Tx) error {
+		if _, found := tx.Applied(); found {
+			return nil
 		}
-		a, v, err := tx.Load(ctx, id)
+		a, v, err := tx.Load()
 		if err != nil {
 			return err
 		}
-		now, err := tx.Now(ctx)
-		if err != nil {
-			return err
-		}
+		now := tx.Now()
 		na, rej := a.PlaceBid(amount, user, now)
 		if rej != nil {
 			return rej
@@ -200,7 +197,7 @@ func testCreateGetList(t *testing.T, e *env) {
 	a1 := newAuction("a1", t0)
 	e.create(a1)
 	e.create(newAuction("a2", t0.Add(time.Second)))
-	err := e.s.Attempt(ctx, func(tx auction.Tx) error {
+	err := e.s.Attempt(ctx, "a1", rooms.Key{}, func(tx auction.Tx) error {
 		return tx.Create(ctx, newAuction("a1", t0), auction.NewCreatedEvent(&a1))
 	})
 	if !errors.Is(err, rooms.ErrExists) {
@@ -227,10 +224,10 @@ func testBidsLogAndApplied(t *testing.T, e *env) {
 	ctx := context.Background()
 	e.create(newAuction("a1", base()))
 	// The store's clock is the database's: microsecond precision, UTC.
-	_ = e.s.Attempt(ctx, func(tx auction.Tx) error {
-		now, err := tx.Now(ctx)
-		if err != nil || !now.Equal(now.Truncate(time.Microsecond)) || now.Location() != time.UTC {
-			t.Errorf("Now = %s %v, want UTC at microsecond precision", now, err)
+	_ = e.s.Attempt(ctx, "a1", rooms.Key{}, func(tx auction.Tx) error {
+		now := tx.Now()
+		if now.IsZero() || !now.Equal(now.Truncate(time.Microsecond)) || now.Location() != time.UTC {
+			t.Errorf("Now = %s, want UTC at microsecond precision", now)
 		}
 		return nil
 	})
@@ -296,8 +293,8 @@ func testBidsLogAndApplied(t *testing.T, e *env) {
 		t.Fatalf("version %d after a rejection", v)
 	}
 	// An event that does not follow the stored version is refused.
-	err = e.s.Attempt(ctx, func(tx auction.Tx) error {
-		a, _, _ := tx.Load(ctx, "a1")
+	err = e.s.Attempt(ctx, "a1", rooms.Key{}, func(tx auction.Tx) error {
+		a, _, _ := tx.Load()
 		return tx.SaveClose(ctx, a, event("a1", 9, auction.KindClosed, base()))
 	})
 	if err == nil {
@@ -305,6 +302,12 @@ func testBidsLogAndApplied(t *testing.T, e *env) {
 	}
 	if v := e.version("a1"); v != 4 {
 		t.Fatalf("version %d after a refused event", v)
+	}
+	if evs, err := e.h.Log.EventsAfter(ctx, "auction:a1", 4, 10); err != nil || len(evs) != 0 {
+		t.Fatalf("events after a refused event: %+v %v", evs, err)
+	}
+	if a, _, _ := e.s.Get(ctx, "a1"); a.Closed {
+		t.Fatal("a refused event's auction row was stored")
 	}
 }
 
@@ -320,14 +323,14 @@ func testConcurrentBidsConflict(t *testing.T, e *env) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		firstErr = e.s.Attempt(ctx, func(tx auction.Tx) error {
-			a, v, err := tx.Load(ctx, "a1")
+		firstErr = e.s.Attempt(ctx, "a1", rooms.Key{}, func(tx auction.Tx) error {
+			a, v, err := tx.Load()
 			if err != nil {
 				return err
 			}
 			close(inFirst)
 			<-release
-			now, _ := tx.Now(ctx)
+			now := tx.Now()
 			na, rej := a.PlaceBid(10000, "bob", now)
 			if rej != nil {
 				return rej
@@ -393,8 +396,8 @@ func testCloseRoundTrip(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"a1", "a2"} {
-		err := e.s.Attempt(ctx, func(tx auction.Tx) error {
-			cur, v, err := tx.Load(ctx, id)
+		err := e.s.Attempt(ctx, id, rooms.Key{}, func(tx auction.Tx) error {
+			cur, v, err := tx.Load()
 			if err != nil {
 				return err
 			}

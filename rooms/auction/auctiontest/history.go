@@ -26,9 +26,9 @@ type countingStore struct {
 	attempts, pointReads, recordsRead atomic.Int64
 }
 
-func (c *countingStore) Attempt(ctx context.Context, fn func(auction.Tx) error) error {
+func (c *countingStore) Attempt(ctx context.Context, id string, key rooms.Key, fn func(auction.Tx) error) error {
 	c.attempts.Add(1)
-	return c.Store.Attempt(ctx, fn)
+	return c.Store.Attempt(ctx, id, key, fn)
 }
 
 func (c *countingStore) FindApplied(ctx context.Context, room, user, id string) (rooms.Applied, bool, error) {

@@ -89,8 +89,8 @@ type failingStore struct {
 	err *atomic.Pointer[error]
 }
 
-func (f failingStore) Attempt(ctx context.Context, fn func(schema.Tx) error) error {
-	return f.Store.Attempt(ctx, func(tx schema.Tx) error {
+func (f failingStore) Attempt(ctx context.Context, id string, key rooms.Key, fn func(schema.Tx) error) error {
+	return f.Store.Attempt(ctx, id, key, func(tx schema.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
