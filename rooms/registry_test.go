@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -732,5 +733,41 @@ func TestJoinStormIsOneCatchUp(t *testing.T) {
 	}
 	if n := log.versions.Load() - before; n != 1 {
 		t.Fatalf("%d joins cost %d catch-ups with the store, want 1", joiners, n)
+	}
+}
+
+// orderSub records whether a join's outcome was known when each frame was
+// sent.
+type orderSub struct {
+	sub
+	known *atomic.Bool
+	early atomic.Bool // a joined frame went out before the outcome was reported
+}
+
+func (s *orderSub) Send(b []byte, droppable bool) bool {
+	if strings.Contains(string(b), `"type":"joined"`) && !s.known.Load() {
+		s.early.Store(true)
+	}
+	return s.sub.Send(b, droppable)
+}
+
+// The hub hears that a join succeeded before the client can read joined, so
+// a cursor the client sends on reading it finds the room joined; on a fresh
+// join and on a recovery with since alike.
+func TestJoinOutcomeBeforeJoinedFrame(t *testing.T) {
+	w := newWorld(t)
+	w.create()
+	a := w.hub(rooms.Config{})
+	one := int64(1)
+	for _, since := range []*int64{nil, &one} {
+		var known atomic.Bool
+		s := &orderSub{sub: sub{name: "s"}, known: &known}
+		if err := a.Join(context.Background(), room, s, since, "r", func(joined bool) { known.Store(joined) }); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "joined", func() bool { _, ok := s.find("joined", ""); return ok })
+		if s.early.Load() {
+			t.Fatalf("since %v: joined was sent before the hub heard the join succeeded", since)
+		}
 	}
 }

@@ -309,11 +309,14 @@ func (s *sequencer) join(joins []request) {
 			state, _ = json.Marshal(s.engine.State(s.clock().Now()))
 		}
 		frame := wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, State: state})
-		ok := req.sub.Send(frame, false)
-		if ok {
+		// The hub learns of the join before the client can: a cursor the
+		// client sends on reading joined must find the room joined.
+		req.joined(true)
+		if req.sub.Send(frame, false) {
 			s.subs[req.sub] = struct{}{}
+		} else {
+			req.joined(false)
 		}
-		req.joined(ok)
 	}
 }
 
@@ -325,6 +328,7 @@ func (s *sequencer) replay(req request, known int64) bool {
 		evs, err := s.reg.log.EventsAfter(ctx, s.room, *since, known)
 		cancel()
 		if err == nil && int64(len(evs)) == known-*since {
+			req.joined(true) // before the client can read joined, as in join
 			if !req.sub.Send(wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, Recovered: true}), false) {
 				req.joined(false)
 				return true
@@ -336,7 +340,6 @@ func (s *sequencer) replay(req request, known int64) bool {
 				}
 			}
 			s.subs[req.sub] = struct{}{}
-			req.joined(true)
 			return true
 		}
 		if err != nil {
