@@ -30,6 +30,7 @@ type config struct {
 	AllowOrigins    string
 	MaxReplay       int
 	IDWindow        int
+	PprofAddr       string
 
 	// hotrow compact
 	KeepEvents   int
@@ -140,6 +141,7 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", env("HOTROW_LOG_LEVEL", "info"), "debug, info, warn or error (HOTROW_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("HOTROW_LOG_FORMAT", "text"), "text or json (HOTROW_LOG_FORMAT)")
 	fs.StringVar(&c.AllowOrigins, "allow-origins", env("HOTROW_ALLOW_ORIGINS", ""), "comma-separated extra WebSocket origin patterns (HOTROW_ALLOW_ORIGINS)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", env("HOTROW_PPROF_ADDR", ""), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060; empty: off (HOTROW_PPROF_ADDR)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest graceful shutdown (HOTROW_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often watched rooms look for other hubs' commits (HOTROW_POLL_INTERVAL)")
 	fs.IntVar(&c.MaxAttempts, "txn-max-attempts", c.MaxAttempts, "attempts per message before giving up (HOTROW_TXN_MAX_ATTEMPTS)")
