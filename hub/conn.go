@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -12,18 +13,22 @@ import (
 )
 
 // conn is one socket: a read loop that dispatches the client's messages,
-// and a writer that drains a bounded send queue of encoded frames. Rooms put
-// frames on the queue without ever waiting; a socket that cannot take a
-// frame that may not be dropped is closed as a slow consumer (1008) instead
-// of waited on, and recovers by reconnecting with since (see sendQueue).
+// and a bounded send queue of encoded frames drained by a writer goroutine
+// that runs only while there is something to write. Rooms put frames on the
+// queue without ever waiting; a socket that cannot take a frame that may
+// not be dropped is closed as a slow consumer (1008) instead of waited on,
+// and recovers by reconnecting with since (see sendQueue).
 type conn struct {
 	hub  *Hub
 	ws   *websocket.Conn
+	nc   *netConn // the connection under ws: the writer writes frames to it
 	id   Identity
+	opts Options
 	q    *sendQueue
-	ctx  context.Context // the read loop's; ended when the socket is done
-	stop context.CancelFunc
-	done chan struct{} // closed when the writer has finished
+	done chan struct{} // closed when the socket is closed, by the last writer
+
+	readEnded atomic.Bool // the read loop has returned
+	alive     liveness    // keepalive (keepalive.go)
 
 	rooms map[string]struct{} // joined rooms; read loop only
 	cur   *cursors.Conn       // nil when cursors are disabled
@@ -33,14 +38,17 @@ type conn struct {
 const closeHandshakeWait = time.Second
 
 func newConn(h *Hub, ws *websocket.Conn, id Identity) *conn {
-	ctx, stop := context.WithCancel(context.Background())
 	return &conn{hub: h, ws: ws, id: id, q: newSendQueue(h.cfg.SendQueue, h.cfg.SendQueueBytes, h.m.droppedHalfFull),
-		ctx: ctx, stop: stop, done: make(chan struct{}), rooms: map[string]struct{}{}}
+		done: make(chan struct{}), rooms: map[string]struct{}{}}
 }
 
 // Send implements rooms.Subscriber: it never blocks.
 func (c *conn) Send(frame []byte, droppable bool) bool {
-	switch c.q.push(frame, droppable) {
+	res, start := c.q.push(frame, droppable)
+	if start {
+		go c.writer()
+	}
+	switch res {
 	case pushQueued, pushDropped:
 		return true
 	case pushFull:
@@ -59,62 +67,53 @@ func (c *conn) Close(code int, reason string) {
 
 func (c *conn) send(frame []byte) { c.Send(frame, false) }
 
-// writeLoop writes queued frames until the socket is disconnected, then
-// closes it as the disconnect says.
-func (c *conn) writeLoop() {
-	defer close(c.done)
+// writer writes queued frames, burst after burst, until the queue is empty
+// (then it ends, and the next frame starts another) or closed (then it
+// closes the socket as the disconnect says).
+func (c *conn) writer() {
 	var batch [][]byte
 	for {
-		select {
-		case <-c.q.wake:
-		case <-c.ctx.Done():
-			// The read loop ended: the client closed the socket or went
-			// away (unless the server was already closing it).
-			c.disconnect(disconnectClient)
-			c.ws.CloseNow()
+		var (
+			why          disconnect
+			closed, idle bool
+		)
+		batch, why, closed, idle = c.q.take(batch)
+		if idle {
 			return
 		}
-		batch, why, closed := c.q.take(batch)
 		if len(batch) > 0 {
 			err := c.writeBurst(batch)
 			c.q.written(batch)
 			if err != nil {
-				c.disconnect(writeFailure(err, c.ctx.Err() != nil))
+				c.disconnect(writeFailure(err, c.readEnded.Load()))
 				c.hub.cfg.Logger.Debug("writing to a socket failed", "user", c.id.User, "err", err)
-				c.stop()
-				c.ws.CloseNow()
+				c.finish()
 				return
 			}
 		}
 		if closed {
 			c.closeSocket(why)
+			c.finish()
 			return
 		}
 	}
 }
 
-// writeBurst writes frames back to back under one deadline.
-func (c *conn) writeBurst(frames [][]byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
-	defer cancel()
-	for _, f := range frames {
-		if err := c.ws.Write(ctx, websocket.MessageText, f); err != nil {
-			return err
-		}
-	}
-	return nil
+// finish drops the connection (ending the read loop, if it still runs) and
+// tells the socket's owner it is closed. Only the writer that handled the
+// close, or failed, calls it: no writer starts after a close.
+func (c *conn) finish() {
+	c.ws.CloseNow()
+	close(c.done)
 }
 
 // closeSocket writes d's close frame, if it has one, and drops the
 // connection.
 func (c *conn) closeSocket(d disconnect) {
 	if d.code != 0 {
-		// Write the close frame before cancelling the read loop's context:
-		// coder/websocket tears the connection down at once when a Read's
-		// context ends, which would lose the code. Close writes the close
-		// frame and then waits for the client's reply; a client that is not
-		// reading must not hold a drain, so the wait is bounded and the
-		// connection dropped after it.
+		// Close writes the close frame and then waits for the client's
+		// reply; a client that is not reading must not hold a drain, so the
+		// wait is bounded and the connection dropped after it.
 		closed := make(chan struct{})
 		go func() { _ = c.ws.Close(d.code, d.reason); close(closed) }()
 		t := time.NewTimer(closeHandshakeWait)
@@ -124,15 +123,16 @@ func (c *conn) closeSocket(d disconnect) {
 		}
 		t.Stop()
 	}
-	c.stop()
-	c.ws.CloseNow()
 }
 
 // readLoop reads and dispatches frames until the socket closes.
 func (c *conn) readLoop() {
 	limiter := newBucket(c.hub.cfg.RateLimit, c.hub.cfg.RateBurst, c.hub.cfg.Clock.Now())
+	// The read is ended by closing the connection, never by a context: a
+	// context per read would cost every idle socket a registration.
+	ctx := context.Background()
 	for {
-		typ, data, err := c.ws.Read(c.ctx)
+		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			// Any other end is counted by the writer, which knows whether a
 			// write of its own failed first (the server closing the
@@ -142,6 +142,7 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
+		c.alive.heard()
 		if typ != websocket.MessageText {
 			c.send(wire.ErrorFrame("", wire.CodeBadRequest, "send text frames holding one JSON object each"))
 			continue
