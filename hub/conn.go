@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"hotrow/hub/wire"
+	"hotrow/rooms"
 	"hotrow/rooms/cursors"
 )
 
@@ -55,6 +56,15 @@ func (c *conn) Send(frame []byte, droppable bool) bool {
 		c.disconnect(disconnectSlowConsumer)
 	}
 	return false
+}
+
+// SendEvent implements rooms.EventSubscriber: the event in the form the
+// client asked for.
+func (c *conn) SendEvent(f *rooms.EventFrame) bool {
+	if c.opts.NoEventState {
+		return c.Send(f.NoState(), false)
+	}
+	return c.Send(f.Full, false)
 }
 
 // Close implements rooms.Subscriber: the room's code and text, counted as a

@@ -316,7 +316,7 @@ func (s *sequencer) replay(req request, known int64) bool {
 				return true
 			}
 			for _, ev := range evs {
-				if !req.sub.Send(ev.Frame(), false) {
+				if !sendEvent(req.sub, NewEventFrame(ev)) {
 					return true
 				}
 			}
@@ -368,9 +368,9 @@ func (s *sequencer) deliver(ev Event) {
 func (s *sequencer) broadcast(ev Event) {
 	s.engine.Observe(ev)
 	s.known.Store(ev.Version)
-	frame := ev.Frame()
+	frame := NewEventFrame(ev)
 	for sub := range s.subs {
-		if !sub.Send(frame, false) {
+		if !sendEvent(sub, frame) {
 			delete(s.subs, sub)
 		}
 	}

@@ -43,6 +43,9 @@ type config struct {
 	CursorTTL           time.Duration
 	CursorWriteInterval time.Duration
 	CursorPollInterval  time.Duration
+
+	PingInterval time.Duration
+	PongWait     time.Duration
 }
 
 func env(name, def string) string {
@@ -124,6 +127,10 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.CursorPollInterval, err = envDuration("HOTROW_CURSOR_POLL_INTERVAL", time.Second)
 	keep(err)
+	c.PingInterval, err = envDuration("HOTROW_PING_INTERVAL", 25*time.Second)
+	keep(err)
+	c.PongWait, err = envDuration("HOTROW_PONG_WAIT", 10*time.Second)
+	keep(err)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
@@ -158,6 +165,8 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.DurationVar(&c.CursorTTL, "cursor-ttl", c.CursorTTL, "a stored cursor's lifetime without refresh (HOTROW_CURSOR_TTL)")
 	fs.DurationVar(&c.CursorWriteInterval, "cursor-write-interval", c.CursorWriteInterval, "at most one cursor store write per user and room per interval (HOTROW_CURSOR_WRITE_INTERVAL)")
 	fs.DurationVar(&c.CursorPollInterval, "cursor-poll-interval", c.CursorPollInterval, "how often rooms read other hubs' cursors (HOTROW_CURSOR_POLL_INTERVAL)")
+	fs.DurationVar(&c.PingInterval, "ping-interval", c.PingInterval, "how often every socket is pinged (HOTROW_PING_INTERVAL)")
+	fs.DurationVar(&c.PongWait, "pong-wait", c.PongWait, "how long a ping may go unanswered before the socket is closed (HOTROW_PONG_WAIT)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

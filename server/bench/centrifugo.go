@@ -142,4 +142,4 @@ func (c *centrifugoTarget) answer(b []byte) []byte {
 	return nil
 }
 
-func (c *centrifugoTarget) presence([]byte) bool { return false }
+func (c *centrifugoTarget) presence([]byte) int { return 0 }

@@ -88,15 +88,43 @@ func (h *hotrowTarget) join(ctx context.Context, d *dialer, room string, w *watc
 			return 0, fmt.Errorf("waiting for joined: %w", err)
 		}
 		w.frames.Add(1)
+		joined, refused := false, ""
+		eachFrame(b, func(f []byte) {
+			switch {
+			case h.presence(f) > 0:
+				w.presenceBytes.Add(int64(len(f)))
+			case bytes.HasPrefix(f, []byte(`{"type":"joined"`)):
+				joined = true
+			case bytes.HasPrefix(f, []byte(`{"type":"error"`)):
+				refused = string(f)
+			}
+		})
 		switch {
-		case h.presence(b):
-			w.presenceBytes.Add(int64(len(b)))
-		case bytes.HasPrefix(b, []byte(`{"type":"joined"`)):
-			return welcome, nil
-		case bytes.HasPrefix(b, []byte(`{"type":"error"`)):
+		case refused != "":
 			s.close()
-			return 0, fmt.Errorf("join refused: %.200s", b)
+			return 0, fmt.Errorf("join refused: %.200s", refused)
+		case joined:
+			return welcome, nil
 		}
+	}
+}
+
+// eachFrame calls fn with every frame b holds: b itself, or each frame of
+// a batch (docs/protocol.md, "Connection options").
+func eachFrame(b []byte, fn func([]byte)) {
+	if !bytes.HasPrefix(b, []byte(`{"type":"batch"`)) {
+		fn(b)
+		return
+	}
+	var batch struct {
+		Frames []json.RawMessage `json:"frames"`
+	}
+	if json.Unmarshal(b, &batch) != nil {
+		fn(b)
+		return
+	}
+	for _, f := range batch.Frames {
+		fn(f)
 	}
 }
 
@@ -125,25 +153,16 @@ func (h *hotrowTarget) trigger(ctx context.Context, d *dialer, room string) (fun
 
 func (h *hotrowTarget) answer([]byte) []byte { return nil }
 
-func (h *hotrowTarget) presence(b []byte) bool {
-	return bytes.HasPrefix(b, []byte(`{"type":"cursors"`)) || bytes.HasPrefix(b, []byte(`{"type":"presence"`)) ||
-		(bytes.HasPrefix(b, []byte(`{"type":"batch"`)) && !bytes.Contains(b, triggerMarker) && isPresenceBatch(b))
-}
-
-// isPresenceBatch reports a batch holding only presence frames.
-func isPresenceBatch(b []byte) bool {
-	var batch struct {
-		Frames []struct {
-			Type string `json:"type"`
-		} `json:"frames"`
+// presence counts the presence frames b holds (itself, or in a batch).
+func (h *hotrowTarget) presence(b []byte) int {
+	if !bytes.Contains(b, []byte(`"type":"cursors"`)) && !bytes.Contains(b, []byte(`"type":"presence"`)) {
+		return 0
 	}
-	if json.Unmarshal(b, &batch) != nil {
-		return false
-	}
-	for _, f := range batch.Frames {
-		if f.Type != "cursors" && f.Type != "presence" {
-			return false
+	n := 0
+	eachFrame(b, func(f []byte) {
+		if bytes.HasPrefix(f, []byte(`{"type":"cursors"`)) || bytes.HasPrefix(f, []byte(`{"type":"presence"`)) {
+			n += len(f)
 		}
-	}
-	return true
+	})
+	return n
 }

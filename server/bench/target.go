@@ -26,9 +26,8 @@ type target interface {
 	// answer returns the reply a frame needs (a pong to the server's ping),
 	// or nil.
 	answer(frame []byte) []byte
-	// presence reports whether a frame is a presence frame, counted as
-	// presence bytes.
-	presence(frame []byte) bool
+	// presence returns the bytes of presence frames a frame holds.
+	presence(frame []byte) int
 }
 
 // watcher is one subscribed socket: it counts what it receives.
@@ -63,9 +62,8 @@ func (w *watcher) readLoop(t target, sent []atomic.Int64, start time.Time, done 
 			_ = w.s.write(ctx, reply)
 			continue
 		}
-		if t.presence(b) {
-			w.presenceBytes.Add(int64(len(b)))
-			continue
+		if n := t.presence(b); n > 0 {
+			w.presenceBytes.Add(int64(n))
 		}
 		if !bytes.Contains(b, triggerMarker) {
 			continue
