@@ -113,7 +113,10 @@ func (c *conn) writer() {
 // tells the socket's owner it is closed. Only the writer that handled the
 // close, or failed, calls it: no writer starts after a close.
 func (c *conn) finish() {
-	c.ws.CloseNow()
+	// The connection itself, not ws.CloseNow: after a close frame whose
+	// answer did not come, coder/websocket's Close still waits (up to 5s)
+	// for the read loop, and CloseNow would wait for Close.
+	_ = c.nc.Close()
 	close(c.done)
 }
 
