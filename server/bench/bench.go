@@ -87,7 +87,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raising the open-file limit: %w", err)
 	}
-	if need := uint64(cfg.Sockets)*2 + 1000; fds < need {
+	// The load client and each server hold one descriptor per socket.
+	if need := uint64(cfg.Sockets) + 1000; fds < need {
 		return nil, fmt.Errorf("the open-file limit is %d; %d sockets need about %d (raise the hard limit: ulimit -Hn)", fds, cfg.Sockets, need)
 	}
 	rep := &Report{cfg: cfg, fds: fds}

@@ -114,9 +114,11 @@ func (c *client) join(ctx context.Context, room string) error {
 	if err := c.send(ctx, map[string]any{"type": "join", "room": room, "ref": "j"}); err != nil {
 		return err
 	}
-	// Cursor batches (presence) may come before joined: skip them.
+	// Cursor batches and presence counts may come before joined: skip
+	// them, and any other frame a newer hub sends that this client does
+	// not know.
 	var f frame
-	for f.Type == "" || f.Type == "cursors" {
+	for f.Type != "joined" && f.Type != "error" {
 		f = frame{}
 		if err := c.read(ctx, &f); err != nil {
 			return fmt.Errorf("%s: joining: %w", c.user, err)
