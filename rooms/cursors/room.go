@@ -50,7 +50,7 @@ type room struct {
 	arrivals   uint64                // users seen so far: the next one's seq
 	changed    map[string]struct{}   // listed users changed since the last frame
 	gone       map[string]struct{}   // users unlisted since the last frame
-	newcomers  map[*Conn]struct{} // get a full frame at the next tick
+	newcomers  map[*Conn]struct{}    // get a full frame at the next tick
 	polling    bool
 	pollAgain  bool
 	stopped    bool

@@ -57,8 +57,8 @@ type Config struct {
 	// a join storm grow with the joiners, not with their square. A joiner
 	// gets the count at once. Default 1s.
 	PresenceInterval time.Duration
-	Clock        clock.Clock
-	Logger       *slog.Logger
+	Clock            clock.Clock
+	Logger           *slog.Logger
 }
 
 func (c *Config) defaults() {
