@@ -35,7 +35,7 @@ func (h *hotrowTarget) start(ctx context.Context) (*server, error) {
 	h.addr = addr
 	cmd := exec.Command(h.bin, "serve", "-addr", addr, "-log-level", "warn")
 	cmd.Env = append(cmd.Environ(), h.env...)
-	return startServer(ctx, "hotrow", cmd, "http://"+addr+"/healthz")
+	return startServer(ctx, "hotrow", cmd, "http://"+addr+"/healthz", false)
 }
 
 // room creates an auction that stays open for the whole run and never

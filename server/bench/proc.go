@@ -25,8 +25,8 @@ type server struct {
 }
 
 // startServer starts cmd (its output kept for the error message) and waits
-// until GET ready answers 200.
-func startServer(ctx context.Context, name string, cmd *exec.Cmd, ready string) (*server, error) {
+// until GET ready answers 200, or, with anyStatus, answers at all.
+func startServer(ctx context.Context, name string, cmd *exec.Cmd, ready string, anyStatus bool) (*server, error) {
 	s := &server{name: name, cmd: cmd, log: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	// Killed with the bench (SIGKILL when the thread that started it dies).
@@ -49,7 +49,7 @@ func startServer(ctx context.Context, name string, cmd *exec.Cmd, ready string) 
 		resp, err := http.Get(ready)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || anyStatus {
 				return s, nil
 			}
 		}
