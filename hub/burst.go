@@ -14,6 +14,7 @@ import (
 type burst struct {
 	hdr  []byte      // every header of the burst, back to back
 	bufs net.Buffers // headers and payloads, in write order
+	flat []byte      // the same, copied into one buffer (flatten)
 	// parts lists the pieces in order; hdr may move while it grows, so bufs
 	// is filled in from parts once every header is written.
 	parts []part
@@ -37,10 +38,18 @@ var (
 	batchClose = []byte(`]}`)
 )
 
-// writeBurst writes frames to the socket back to back, under one deadline.
+// writeBurst writes frames to the socket back to back, under one deadline,
+// waiting for the client as long as that allows.
 func (c *conn) writeBurst(frames [][]byte) error {
 	b := burstPool.Get().(*burst)
 	defer b.release()
+	c.compose(b, frames)
+	bufs := b.bufs // WriteTo consumes its receiver: b.bufs keeps the array
+	return c.nc.writeBuffers(&bufs, c.hub.cfg.WriteTimeout)
+}
+
+// compose lays frames out in b as the socket takes them.
+func (c *conn) compose(b *burst, frames [][]byte) {
 	for i := 0; i < len(frames); {
 		f := frames[i]
 		switch {
@@ -55,8 +64,15 @@ func (c *conn) writeBurst(frames [][]byte) error {
 		}
 	}
 	b.assemble()
-	bufs := b.bufs // WriteTo consumes its receiver: b.bufs keeps the array
-	return c.nc.writeBuffers(&bufs, c.hub.cfg.WriteTimeout)
+}
+
+// flatten copies the burst into one buffer, for a write that must not wait:
+// one system call, whose partial progress is simple to carry on from.
+func (b *burst) flatten() []byte {
+	for _, p := range b.bufs {
+		b.flat = append(b.flat, p...)
+	}
+	return b.flat
 }
 
 // frame adds one frame.
@@ -105,12 +121,12 @@ func (b *burst) assemble() {
 // release empties the burst and returns it to the pool, unless a long
 // burst grew it (a socket far behind): that one is left to the collector.
 func (b *burst) release() {
-	if cap(b.parts) > 256 || cap(b.hdr) > 2048 {
+	if cap(b.parts) > 256 || cap(b.hdr) > 2048 || cap(b.flat) > 16<<10 {
 		return
 	}
 	clear(b.parts)
 	clear(b.bufs)
-	b.parts, b.bufs, b.hdr = b.parts[:0], b.bufs[:0], b.hdr[:0]
+	b.parts, b.bufs, b.hdr, b.flat = b.parts[:0], b.bufs[:0], b.hdr[:0], b.flat[:0]
 	burstPool.Put(b)
 }
 

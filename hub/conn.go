@@ -47,7 +47,7 @@ func newConn(h *Hub, ws *websocket.Conn, id Identity) *conn {
 func (c *conn) Send(frame []byte, droppable bool) bool {
 	res, start := c.q.push(frame, droppable)
 	if start {
-		go c.writer()
+		c.hub.pool.enqueue(c)
 	}
 	switch res {
 	case pushQueued, pushDropped:
@@ -77,27 +77,27 @@ func (c *conn) Close(code int, reason string) {
 
 func (c *conn) send(frame []byte) { c.Send(frame, false) }
 
-// writer writes queued frames, burst after burst, until the queue is empty
-// (then it ends, and the next frame starts another) or closed (then it
-// closes the socket as the disconnect says).
+// writer is a socket's own writer goroutine, for when the hub's writers
+// cannot serve it without waiting (writers.go): it writes queued frames,
+// burst after burst, waiting for the client under the write deadline,
+// until the queue is empty (then it ends, and the next frame goes to the
+// hub's writers again) or closed (then it closes the socket as the
+// disconnect says).
 func (c *conn) writer() {
-	var batch [][]byte
+	batch, why, closed, idle := c.q.take(nil)
+	if !idle {
+		c.writerFrom(batch, why, closed)
+	}
+}
+
+// writerFrom is writer, with a first burst already taken.
+func (c *conn) writerFrom(batch [][]byte, why disconnect, closed bool) {
 	for {
-		var (
-			why          disconnect
-			closed, idle bool
-		)
-		batch, why, closed, idle = c.q.take(batch)
-		if idle {
-			return
-		}
 		if len(batch) > 0 {
 			err := c.writeBurst(batch)
 			c.q.written(batch)
 			if err != nil {
-				c.disconnect(writeFailure(err, c.readEnded.Load()))
-				c.hub.cfg.Logger.Debug("writing to a socket failed", "user", c.id.User, "err", err)
-				c.finish()
+				c.writeFailed(err)
 				return
 			}
 		}
@@ -106,7 +106,31 @@ func (c *conn) writer() {
 			c.finish()
 			return
 		}
+		var idle bool
+		batch, why, closed, idle = c.q.take(batch)
+		if idle {
+			return
+		}
 	}
+}
+
+// writerAfter is writer, first finishing a burst the hub's writers began:
+// rest is what the client had no room for yet.
+func (c *conn) writerAfter(rest []byte, batch [][]byte) {
+	err := c.nc.writeAll(rest, c.hub.cfg.WriteTimeout)
+	c.q.written(batch)
+	if err != nil {
+		c.writeFailed(err)
+		return
+	}
+	c.writer()
+}
+
+// writeFailed ends a socket whose write failed or timed out.
+func (c *conn) writeFailed(err error) {
+	c.disconnect(writeFailure(err, c.readEnded.Load()))
+	c.hub.cfg.Logger.Debug("writing to a socket failed", "user", c.id.User, "err", err)
+	c.finish()
 }
 
 // finish drops the connection (ending the read loop, if it still runs) and

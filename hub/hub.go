@@ -136,6 +136,7 @@ type Hub struct {
 	stopped  bool
 	inflight sync.WaitGroup
 	stopKA   chan struct{} // closed by Drain: ends the keepalive goroutine
+	pool     *writerPool
 }
 
 // New makes a hub serving the rooms of r; it registers its metrics on reg.
@@ -143,7 +144,7 @@ type Hub struct {
 func New(r Rooms, reg prometheus.Registerer, cfg Config) *Hub {
 	cfg.defaults()
 	h := &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), conns: map[*conn]struct{}{},
-		stopKA: make(chan struct{})}
+		stopKA: make(chan struct{}), pool: newWriterPool()}
 	go h.keepalive(h.stopKA)
 	return h
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -39,7 +40,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &netConn{Conn: raw}
+	h.conn = newNetConn(raw)
 	// A client that sent bytes after its request without waiting for the
 	// answer keeps net/http's reader, which holds them (coder/websocket
 	// reads them first); every other gets a small one.
@@ -62,7 +63,60 @@ const controlFrameMax = 256
 // bounded by a deadline of its own.
 type netConn struct {
 	net.Conn
-	mu sync.Mutex
+	raw syscall.RawConn // nil when the connection has no file descriptor
+	mu  sync.Mutex
+}
+
+func newNetConn(c net.Conn) *netConn {
+	nc := &netConn{Conn: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		nc.raw, _ = sc.SyscallConn()
+	}
+	return nc
+}
+
+// tryWrite writes b with one attempt that never waits: n bytes were taken
+// (all of b, or fewer when the kernel's buffer for the socket is full).
+// tried is false when it could not even try (another write holds the
+// connection, or there is no descriptor): the caller writes b the waiting
+// way.
+func (c *netConn) tryWrite(b []byte) (n int, err error, tried bool) {
+	if c.raw == nil || !c.mu.TryLock() {
+		return 0, nil, false
+	}
+	defer c.mu.Unlock()
+	cerr := c.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, werr := syscall.Write(int(fd), b[n:])
+			if m > 0 {
+				n += m
+			}
+			switch werr {
+			case nil:
+				continue
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+			default:
+				err = werr
+			}
+			break
+		}
+		return true // one attempt: never wait for the socket
+	})
+	if err == nil {
+		err = cerr
+	}
+	return n, err, true
+}
+
+// writeAll writes b, waiting for the client up to timeout.
+func (c *netConn) writeAll(b []byte, timeout time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := c.Conn.Write(b)
+	return err
 }
 
 // controlWriteTimeout bounds a control frame written by coder/websocket.

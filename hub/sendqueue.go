@@ -138,6 +138,19 @@ func (q *sendQueue) take(spare [][]byte) (batch [][]byte, why disconnect, closed
 	return batch, q.why, q.closed, false
 }
 
+// more reports whether frames were queued (or the queue closed) since the
+// writer's last take; when not, the writer is done, as with an idle take.
+func (q *sendQueue) more() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 && !q.closed {
+		q.writing = false
+		q.pending = nil
+		return false
+	}
+	return true
+}
+
 // written tells the queue the writer has written batch (or given up on it);
 // it empties batch so that the frames can be collected.
 func (q *sendQueue) written(batch [][]byte) {

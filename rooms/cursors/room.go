@@ -40,6 +40,8 @@ type room struct {
 	pollT       clock.Timer
 	countSent   int // the count last sent to every socket; -1 before any
 	countSentAt time.Time
+	polledAt    time.Time // when the last poll started
+	pollDue     bool      // a join asked for a poll that kickEvery held back
 
 	mu         sync.Mutex
 	local      map[*Conn]*member
@@ -249,6 +251,12 @@ func (r *room) run() {
 			r.pollT = r.svc.cfg.Clock.NewTimer(r.svc.cfg.PollInterval)
 			r.startPoll()
 		case <-r.kick:
+			// A join polls at once, but a crowd joining polls at most
+			// every few ticks: each poll reads every member's item.
+			if r.svc.cfg.Clock.Now().Sub(r.polledAt) < r.kickEvery() {
+				r.pollDue = true
+				continue
+			}
 			r.startPoll()
 		}
 	}
@@ -268,6 +276,10 @@ func (r *room) tick() bool {
 	defer r.handled.Add(1)
 	if r.retireIfEmpty() {
 		return true
+	}
+	if r.pollDue && now.Sub(r.polledAt) >= r.kickEvery() {
+		r.pollDue = false
+		r.startPoll()
 	}
 	r.lock()
 	defer r.unlock()
@@ -292,6 +304,9 @@ func (r *room) tick() bool {
 	}
 	if everyone {
 		r.countSent, r.countSentAt = count, now
+	}
+	if delta == nil && full == nil && counted == nil {
+		return false
 	}
 	sent := 0
 	for conn := range r.local {
@@ -366,8 +381,12 @@ func (r *room) expireRemote(now time.Time) {
 	}
 }
 
+// kickEvery is the least time between two polls asked for by joins.
+func (r *room) kickEvery() time.Duration { return 4 * r.svc.cfg.Tick }
+
 // startPoll reads the store in the background, one read at a time.
 func (r *room) startPoll() {
+	r.polledAt = r.svc.cfg.Clock.Now()
 	r.lock()
 	if r.polling || r.stopped {
 		r.pollAgain = !r.stopped
