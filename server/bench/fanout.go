@@ -74,12 +74,8 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 		res.err = err
 		return res
 	}
-	sw, _, err := storm(ctx, cfg, t, d, room, small)
 	var smallLoops sync.WaitGroup
-	for _, w := range sw {
-		smallLoops.Add(1)
-		go w.readLoop(t, nil, time.Now(), smallLoops.Done)
-	}
+	sw, _, err := storm(ctx, cfg, t, d, room, small, nil, time.Now(), &smallLoops)
 	time.Sleep(cfg.Settle)
 	for _, w := range sw {
 		res.presenceBase += w.presenceBytes.Load()
@@ -105,7 +101,8 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 	start := time.Now()
 	var stop sync.WaitGroup
 	sent := make([]atomic.Int64, cfg.Events)
-	ws, welcomes, err := storm(ctx, cfg, t, d, room, cfg.Sockets)
+	epoch := start
+	ws, welcomes, err := storm(ctx, cfg, t, d, room, cfg.Sockets, sent, epoch, &stop)
 	res.stormTime = time.Since(start)
 	res.stormJoined = len(ws)
 	defer func() {
@@ -122,14 +119,9 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 	res.slowWelcome = welcomes[len(welcomes)-1]
 	res.p99Welcome = welcomes[len(welcomes)*99/100]
 	cfg.logf("%s: %d sockets joined in %v (slowest welcome %v)", t.name(), len(ws), res.stormTime.Round(time.Millisecond), res.slowWelcome.Round(time.Millisecond))
-	epoch := time.Now()
-	for _, w := range ws {
-		stop.Add(1)
-		go w.readLoop(t, sent, epoch, stop.Done)
-	}
-
 	// Idle: let the storm's presence settle, then read the memory.
 	time.Sleep(cfg.Settle)
+	fanStart := time.Now()
 	for _, w := range ws {
 		res.presence += w.presenceBytes.Load()
 	}
@@ -149,7 +141,7 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 	cpu0, _ := srv.cpu()
 	every := time.Duration(float64(time.Second) / cfg.Rate)
 	for n := 0; n < cfg.Events; n++ {
-		if wait := time.Until(epoch.Add(cfg.Settle + time.Duration(n)*every)); wait > 0 {
+		if wait := time.Until(fanStart.Add(time.Duration(n) * every)); wait > 0 {
 			// Triggers are paced from the fan-out's start, not from the
 			// previous send, so a slow send does not lower the rate.
 			time.Sleep(wait)
@@ -202,8 +194,12 @@ func delivered(ws []*watcher) int64 {
 }
 
 // storm dials and joins n watchers to room, cfg.Dialers at a time, and
-// returns them with the time each waited for its first frame.
-func storm(ctx context.Context, cfg Config, t target, d *dialer, room string, n int) ([]*watcher, []time.Duration, error) {
+// returns them with the time each waited for its first frame. Each watcher
+// reads from the moment it joined (see watcher.readLoop, which loops adds
+// to), as a browser would: a client that stopped reading during a storm
+// would be measuring its own buffers.
+func storm(ctx context.Context, cfg Config, t target, d *dialer, room string, n int,
+	sent []atomic.Int64, epoch time.Time, loops *sync.WaitGroup) ([]*watcher, []time.Duration, error) {
 	ws := make([]*watcher, n)
 	welcomes := make([]time.Duration, n)
 	var (
@@ -230,6 +226,8 @@ func storm(ctx context.Context, cfg Config, t target, d *dialer, room string, n 
 					return
 				}
 				ws[i], welcomes[i] = w, wel
+				loops.Add(1)
+				go w.readLoop(t, sent, epoch, loops.Done)
 			}
 		}()
 	}
