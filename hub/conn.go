@@ -14,9 +14,10 @@ import (
 )
 
 // conn is one socket: a read loop that dispatches the client's messages,
-// and a bounded send queue of encoded frames drained by a writer goroutine
-// that runs only while there is something to write. Rooms put frames on the
-// queue without ever waiting; a socket that cannot take a frame that may
+// and a bounded send queue of encoded frames, drained by the hub's writers
+// (writers.go) while there is something to write, or by a goroutine of its
+// own while the client is slow to read. Rooms put frames on the queue
+// without ever waiting; a socket that cannot take a frame that may
 // not be dropped is closed as a slow consumer (1008) instead of waited on,
 // and recovers by reconnecting with since (see sendQueue).
 type conn struct {

@@ -10,10 +10,11 @@ import (
 // and the read loop push without ever waiting; the writer takes everything
 // queued at once and writes it back to back.
 //
-// The writer is a goroutine that exists only while there is something to
-// write: the push that finds the queue idle (or the close) is told to start
-// one, and the writer ends when it finds nothing left to take. An idle
-// socket thus costs no goroutine, no stack and no channel for its writes.
+// A writer works on the queue only while there is something to write: the
+// push that finds the queue idle (or the close) is told to start one (the
+// hub's writers take the socket, writers.go), and the writer stops when it
+// finds nothing left to take. An idle socket thus costs no goroutine, no
+// stack and no channel for its writes.
 //
 // The queue is bounded twice: by frames and by bytes, counting every frame
 // not yet written, those queued and those the writer is writing. A frame is

@@ -135,10 +135,13 @@ func (c *centrifugoTarget) trigger(_ context.Context, _ *dialer, room string) (f
 	return send, func() {}, nil
 }
 
-// answer replies to the server's ping, an empty object, with one.
+// answer replies to the server's ping, an empty object, with one; the ping
+// may come alone or among other messages of the frame.
 func (c *centrifugoTarget) answer(b []byte) []byte {
-	if bytes.Equal(b, []byte(`{}`)) {
-		return []byte(`{}`)
+	for _, msg := range bytes.Split(b, []byte("\n")) {
+		if bytes.Equal(bytes.TrimSpace(msg), []byte(`{}`)) {
+			return []byte(`{}`)
+		}
 	}
 	return nil
 }

@@ -3,8 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -92,7 +90,3 @@ func triggers(b []byte, fn func(n int)) {
 		b = b[j:]
 	}
 }
-
-func drain(r io.Reader) { _, _ = io.Copy(io.Discard, r) }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -60,7 +60,6 @@ func (w *watcher) readLoop(t target, sent []atomic.Int64, start time.Time, done 
 		w.frames.Add(1)
 		if reply := t.answer(b); reply != nil {
 			_ = w.s.write(ctx, reply)
-			continue
 		}
 		if n := t.presence(b); n > 0 {
 			w.presenceBytes.Add(int64(n))
