@@ -4,7 +4,7 @@ ADDR    ?= :8080
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test test-go test-fuzz test-deps test-deploy test-dsql lint bench bench-dsql loadtest soak image image-local clean
+.PHONY: run build test test-go test-fuzz test-deps test-deploy test-dsql lint bench bench-go bench-dsql loadtest soak image image-local clean
 
 ## run: the hub on the embedded store, UI at http://localhost:8080
 run:
@@ -66,8 +66,23 @@ lint:
 		echo "lint: terraform not found, skipping terraform fmt -check (TestTerraformFormatted still checks the layout); install it from https://developer.hashicorp.com/terraform/install"; \
 	fi
 
-## bench: the benchmarks (numbers, not pass/fail)
-bench: bench-dsql
+CENTRIFUGO_VERSION := v6.9.1
+BENCH_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hotrow-bench
+CENTRIFUGO  := $(BENCH_CACHE)/centrifugo-$(CENTRIFUGO_VERSION)/centrifugo
+PG_BIN      ?= /usr/lib/postgresql/15/bin
+BENCH_FLAGS ?=
+
+## bench: fan-out side by side with Centrifugo, and the hot room's commit rate on PostgreSQL against raw SQL, as one table (README, "Fan-out at scale"); BENCH_FLAGS="-sockets 2000" for a smaller run
+bench: build $(CENTRIFUGO) bench-dsql
+	@[ -x $(PG_BIN)/postgres ] || bash scripts/test-deps.sh
+	bin/hotrow bench -centrifugo $(CENTRIFUGO) -pg-bin $(PG_BIN) $(BENCH_FLAGS)
+
+# Centrifugo, pinned, from the module proxy into a cache directory (not the repository).
+$(CENTRIFUGO):
+	GOBIN=$(dir $@) $(GO) install github.com/centrifugal/centrifugo/v6@$(CENTRIFUGO_VERSION)
+
+## bench-go: the Go benchmarks (numbers, not pass/fail)
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## bench-dsql: a hot room's commits per second on the DSQL test double at 2 ms a round trip, five round trips a bid

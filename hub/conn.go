@@ -2,30 +2,40 @@ package hub
 
 import (
 	"context"
+	"io"
+	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
 	"hotrow/hub/wire"
+	"hotrow/rooms"
 	"hotrow/rooms/cursors"
 )
 
 // conn is one socket: a read loop that dispatches the client's messages,
-// and a writer that drains a bounded send queue of encoded frames. Rooms put
-// frames on the queue without ever waiting; a socket that cannot take a
-// frame that may not be dropped is closed as a slow consumer (1008) instead
-// of waited on, and recovers by reconnecting with since (see sendQueue).
+// and a bounded send queue of encoded frames, drained by the hub's writers
+// (writers.go) while there is something to write, or by a goroutine of its
+// own while the client is slow to read. Rooms put frames on the queue
+// without ever waiting; a socket that cannot take a frame that may
+// not be dropped is closed as a slow consumer (1008) instead of waited on,
+// and recovers by reconnecting with since (see sendQueue).
 type conn struct {
 	hub  *Hub
 	ws   *websocket.Conn
+	nc   *netConn // the connection under ws: the writer writes frames to it
 	id   Identity
 	sess *session // the token's rights and expiry, renewed by refresh
+	opts Options
+	addr string // the client's address: its admission slot is given back at the end
 	q    *sendQueue
-	ctx  context.Context // the read loop's; ended when the socket is done
-	stop context.CancelFunc
-	done chan struct{} // closed when the writer has finished
+	done chan struct{} // closed when the socket is closed, by the last writer
+
+	readEnded atomic.Bool // the read loop has returned
+	alive     liveness    // keepalive (keepalive.go)
 
 	rooms *membership   // the rooms joined or being joined
 	cur   *cursors.Conn // nil when cursors are disabled
@@ -35,20 +45,32 @@ type conn struct {
 const closeHandshakeWait = time.Second
 
 func newConn(h *Hub, ws *websocket.Conn, id Identity) *conn {
-	ctx, stop := context.WithCancel(context.Background())
 	return &conn{hub: h, ws: ws, id: id, sess: newSession(id), q: newSendQueue(h.cfg.SendQueue, h.cfg.SendQueueBytes, h.m.droppedHalfFull),
-		ctx: ctx, stop: stop, done: make(chan struct{}), rooms: newMembership()}
+		done: make(chan struct{}), rooms: newMembership()}
 }
 
 // Send implements rooms.Subscriber: it never blocks.
 func (c *conn) Send(frame []byte, droppable bool) bool {
-	switch c.q.push(frame, droppable) {
+	res, start := c.q.push(frame, droppable)
+	if start {
+		c.hub.pool.enqueue(c)
+	}
+	switch res {
 	case pushQueued, pushDropped:
 		return true
 	case pushFull:
 		c.disconnect(disconnectSlowConsumer)
 	}
 	return false
+}
+
+// SendEvent implements rooms.EventSubscriber: the event in the form the
+// client asked for.
+func (c *conn) SendEvent(f *rooms.EventFrame) bool {
+	if c.opts.NoEventState {
+		return c.Send(f.NoState(), false)
+	}
+	return c.Send(f.Full, false)
 }
 
 // Close implements rooms.Subscriber: the room's code and text, counted as a
@@ -61,62 +83,99 @@ func (c *conn) Close(code int, reason string) {
 
 func (c *conn) send(frame []byte) { c.Send(frame, false) }
 
-// writeLoop writes queued frames until the socket is disconnected, then
-// closes it as the disconnect says.
-func (c *conn) writeLoop() {
-	defer close(c.done)
-	var batch [][]byte
+// writer is a socket's own writer goroutine, for when the hub's writers
+// cannot serve it without waiting (writers.go): it writes queued frames,
+// burst after burst, waiting for the client under the write deadline,
+// until the queue is empty (then it ends, and the next frame goes to the
+// hub's writers again) or closed (then it closes the socket as the
+// disconnect says).
+func (c *conn) writer() {
+	batch, why, closed, idle := c.q.take(nil)
+	if !idle {
+		c.writerFrom(batch, why, closed)
+	}
+}
+
+// writerFrom is writer, with a first burst already taken.
+func (c *conn) writerFrom(batch [][]byte, why disconnect, closed bool) {
 	for {
-		select {
-		case <-c.q.wake:
-		case <-c.ctx.Done():
-			// The read loop ended: the client closed the socket or went
-			// away (unless the server was already closing it).
-			c.disconnect(disconnectClient)
-			c.ws.CloseNow()
-			return
-		}
-		batch, why, closed := c.q.take(batch)
 		if len(batch) > 0 {
 			err := c.writeBurst(batch)
 			c.q.written(batch)
 			if err != nil {
-				c.disconnect(writeFailure(err, c.ctx.Err() != nil))
-				c.hub.cfg.Logger.Debug("writing to a socket failed", "user", c.id.User, "err", err)
-				c.stop()
-				c.ws.CloseNow()
+				c.writeFailed(err)
 				return
 			}
 		}
 		if closed {
 			c.closeSocket(why)
+			c.finish()
+			return
+		}
+		var idle bool
+		batch, why, closed, idle = c.q.take(batch)
+		if idle {
 			return
 		}
 	}
 }
 
-// writeBurst writes frames back to back under one deadline.
-func (c *conn) writeBurst(frames [][]byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
-	defer cancel()
-	for _, f := range frames {
-		if err := c.ws.Write(ctx, websocket.MessageText, f); err != nil {
-			return err
-		}
+// writerAfter is writer, first finishing a burst the hub's writers began:
+// rest is what the client had no room for yet.
+func (c *conn) writerAfter(rest []byte, batch [][]byte) {
+	err := c.nc.writeAll(rest, c.hub.cfg.WriteTimeout)
+	c.q.written(batch)
+	if err != nil {
+		c.writeFailed(err)
+		return
 	}
-	return nil
+	c.writer()
+}
+
+// writeFailed ends a socket whose write failed or timed out.
+func (c *conn) writeFailed(err error) {
+	c.disconnect(writeFailure(err, c.readEnded.Load()))
+	c.hub.cfg.Logger.Debug("writing to a socket failed", "user", c.id.User, "err", err)
+	c.finish()
+}
+
+// finish drops the connection (ending the read loop, if it still runs) and
+// tells the socket's owner it is closed. Only the writer that handled the
+// close, or failed, calls it: no writer starts after a close.
+func (c *conn) finish() {
+	// The connection itself, not ws.CloseNow: after a close frame whose
+	// answer did not come, coder/websocket's Close still waits (up to 5s)
+	// for the read loop, and CloseNow would wait for Close.
+	if c.readEnded.Load() {
+		// Nobody reads the connection any more: what the client is still
+		// sending (the rest of a frame over the read limit) is drained
+		// before the close, so its kernel does not answer our close frame
+		// with a reset the client sees instead of the close code.
+		go linger(c.nc.Conn, closeHandshakeWait)
+	} else {
+		_ = c.nc.Close()
+	}
+	close(c.done)
+}
+
+// linger half-closes conn, discards what still arrives for at most wait,
+// then closes it.
+func linger(conn net.Conn, wait time.Duration) {
+	if tc, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = tc.CloseWrite()
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(wait))
+	_, _ = io.Copy(io.Discard, conn)
+	_ = conn.Close()
 }
 
 // closeSocket writes d's close frame, if it has one, and drops the
 // connection.
 func (c *conn) closeSocket(d disconnect) {
 	if d.code != 0 {
-		// Write the close frame before cancelling the read loop's context:
-		// coder/websocket tears the connection down at once when a Read's
-		// context ends, which would lose the code. Close writes the close
-		// frame and then waits for the client's reply; a client that is not
-		// reading must not hold a drain, so the wait is bounded and the
-		// connection dropped after it.
+		// Close writes the close frame and then waits for the client's
+		// reply; a client that is not reading must not hold a drain, so the
+		// wait is bounded and the connection dropped after it.
 		closed := make(chan struct{})
 		go func() { _ = c.ws.Close(d.code, d.reason); close(closed) }()
 		t := time.NewTimer(closeHandshakeWait)
@@ -126,25 +185,28 @@ func (c *conn) closeSocket(d disconnect) {
 		}
 		t.Stop()
 	}
-	c.stop()
-	c.ws.CloseNow()
 }
 
 // readLoop reads and dispatches frames until the socket closes. Every
 // frame, text or binary, counts against the socket's message rate.
 func (c *conn) readLoop() {
 	limiter := newMessageLimiter(c.hub.cfg)
+	// The read is ended by closing the connection, never by a context: a
+	// context per read would cost every idle socket a registration.
+	ctx := context.Background()
 	for {
-		typ, data, err := c.ws.Read(c.ctx)
+		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			// Any other end is counted by the writer, which knows whether a
 			// write of its own failed first (the server closing the
 			// connection under a timed-out write also ends this Read).
+			c.readEnded.Store(true)
 			if isTooBig(err) {
 				c.disconnect(disconnectTooBig)
 			}
 			return
 		}
+		c.alive.heard()
 		if !limiter.AllowN(c.hub.cfg.Clock.Now(), 1) {
 			c.send(wire.ErrorFrame(refOf(typ, data), wire.CodeRateLimited, "too many messages: slow down"))
 			continue
@@ -166,11 +228,11 @@ func (c *conn) readLoop() {
 
 // discard reads and drops frames until the connection ends, after the read
 // loop asked for a close: the writer writes the close frame and ends the
-// connection. Returning at once would end the read loop's context first,
-// and the writer would drop the connection without the close frame.
+// connection. Returning at once would let the socket be torn down before the
+// writer has written the close frame.
 func (c *conn) discard() {
 	for {
-		if _, _, err := c.ws.Read(c.ctx); err != nil {
+		if _, _, err := c.ws.Read(context.Background()); err != nil {
 			return
 		}
 	}

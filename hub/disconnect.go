@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/coder/websocket"
 
@@ -52,6 +53,10 @@ var (
 	// disconnectError: writing to the socket failed or timed out, so it
 	// cannot carry a close frame either.
 	disconnectError = disconnect{label: "error"}
+	// disconnectNoPong: the client did not answer a keepalive ping within
+	// PongWait (keepalive.go); a peer that is gone cannot read a close
+	// frame, so none is written.
+	disconnectNoPong = disconnect{label: "keepalive"}
 )
 
 // disconnects are every disconnect reason, exported at zero from the start.
@@ -62,7 +67,11 @@ var disconnects = []disconnect{disconnectClient, disconnectTooBig, disconnectInv
 // it takes no frames, and the writer writes what d says and closes. It never
 // blocks, so rooms and the read loop may call it.
 func (c *conn) disconnect(d disconnect) {
-	if !c.q.close(d) {
+	closed, start := c.q.close(d)
+	if start {
+		go c.writer()
+	}
+	if !closed {
 		return
 	}
 	c.hub.m.disconnects.WithLabelValues(d.label).Inc()
@@ -76,7 +85,8 @@ func (c *conn) disconnect(d disconnect) {
 // read loop had already seen the client go (readEnded) and the write failed
 // only because of it. A write that ran out of time is always an error.
 func writeFailure(err error, readEnded bool) disconnect {
-	if readEnded && !errors.Is(err, context.DeadlineExceeded) {
+	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
+	if readEnded && !timedOut {
 		return disconnectClient
 	}
 	return disconnectError

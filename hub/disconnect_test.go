@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"testing"
 )
 
@@ -24,5 +26,13 @@ func TestWriteFailure(t *testing.T) {
 		if got := writeFailure(tc.err, tc.readEnded); got != tc.want {
 			t.Errorf("writeFailure(%v, %v) = %s, want %s", tc.err, tc.readEnded, got.label, tc.want.label)
 		}
+	}
+}
+
+// A write that ran past its deadline on the connection is an error too.
+func TestWriteFailureDeadline(t *testing.T) {
+	err := &net.OpError{Op: "write", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	if got := writeFailure(err, true); got != disconnectError {
+		t.Errorf("writeFailure(%v, true) = %s, want error", err, got.label)
 	}
 }

@@ -54,8 +54,10 @@ func (c *conn) dispatch(data []byte) {
 	}
 }
 
+// roomCtx bounds handing a message to a room. Only the read loop hands
+// messages over, so no socket that has ended waits on a room.
 func (c *conn) roomCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.ctx, c.hub.cfg.EnqueueTimeout)
+	return context.WithTimeout(context.Background(), c.hub.cfg.EnqueueTimeout)
 }
 
 func (c *conn) join(in wire.Inbound) {

@@ -54,8 +54,16 @@ type Config struct {
 	SendQueue      int
 	SendQueueBytes int
 	// WriteTimeout bounds writing one burst: every frame queued when the
-	// writer wakes, written back to back. Default 10s.
+	// writer starts, written back to back. Default 10s.
 	WriteTimeout time.Duration
+	// PingInterval is how often every socket is pinged; PongWait how long
+	// the hub waits for the answer before it closes the socket. A peer
+	// that is gone is closed within PingInterval + PongWait. Default 25s
+	// and 10s.
+	PingInterval, PongWait time.Duration
+	// ReadBuffer is each socket's read buffer. Default 1 KiB: client
+	// messages are small, and a larger one is read through it in pieces.
+	ReadBuffer int
 	// RateLimit and RateBurst bound the messages a socket may send a second;
 	// over it, messages get a rate_limited error. Default 100/s, burst 200.
 	RateLimit, RateBurst float64
@@ -99,6 +107,15 @@ func (c *Config) defaults() {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PongWait <= 0 {
+		c.PongWait = 10 * time.Second
+	}
+	if c.ReadBuffer <= 0 {
+		c.ReadBuffer = 1 << 10
 	}
 	if c.RateLimit == 0 {
 		c.RateLimit, c.RateBurst = 100, 200
@@ -154,29 +171,50 @@ type Hub struct {
 	conns    map[*conn]struct{}
 	stopped  bool
 	inflight sync.WaitGroup
+	stopKA   chan struct{} // closed by Drain: ends the keepalive goroutine
+	pool     *writerPool
 }
 
 // New makes a hub serving the rooms of r; it registers its metrics on reg.
+// It starts the keepalive goroutine, which Drain (or CloseAll) stops.
 func New(r Rooms, reg prometheus.Registerer, cfg Config) *Hub {
 	cfg.defaults()
 	v := cfg.Auth
 	if v == nil {
 		v = &auth.Verifier{Secret: cfg.TokenSecret, Default: auth.DefaultRights(r.Kinds().OpTypes()), Clock: cfg.Clock}
 	}
-	return &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), auth: v, admit: newAdmission(cfg), conns: map[*conn]struct{}{}}
+	h := &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), auth: v, admit: newAdmission(cfg),
+		conns: map[*conn]struct{}{}, stopKA: make(chan struct{}), pool: newWriterPool()}
+	go h.keepalive(h.stopKA)
+	return h
 }
 
-// ServeHTTP upgrades GET /ws to a WebSocket and serves it until it closes.
+// ServeHTTP upgrades GET /ws to a WebSocket and hands it to a goroutine of
+// its own, which serves it until it closes. ServeHTTP then returns, so that
+// net/http lets go of the request and of the goroutine that read it (whose
+// stack grew parsing the headers): an idle socket keeps only what it needs.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	addr := h.cfg.ClientAddr(r)
 	if no := h.admit.admit(addr, h.cfg.Clock.Now()); no != nil {
 		no.write(w)
 		return
 	}
-	defer h.admit.release(addr)
+	// The address's socket slot is given back when the socket ends (serve),
+	// or here when it never starts.
+	serving := false
+	defer func() {
+		if !serving {
+			h.admit.release(addr)
+		}
+	}()
 	id, status, err := h.identify(r)
 	if err != nil {
 		httpError(w, status, err.Error())
+		return
+	}
+	opts, err := parseOptions(r.URL.Query())
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	h.mu.Lock()
@@ -187,7 +225,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.inflight.Add(1)
 	h.mu.Unlock()
-	defer h.inflight.Done()
 
 	// The HTTP server's read and write timeouts are for requests; a socket
 	// lives on after the upgrade, so its connection gets no deadline (the
@@ -195,18 +232,24 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowOrigins})
+	c := newConn(h, nil, id)
+	c.opts, c.addr = opts, addr
+	hj := &hijacker{ResponseWriter: w, readBuffer: h.cfg.ReadBuffer}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowOrigins,
+		OnPongReceived: func(context.Context, []byte) { c.alive.heard() }})
 	if err != nil {
+		h.inflight.Done()
 		return // Accept has written the HTTP error.
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
-	c := newConn(h, ws, id)
-	go c.writeLoop()
+	c.ws, c.nc = ws, hj.conn
+	c.alive.lastPing = h.cfg.Clock.Now()
 	h.mu.Lock()
 	if h.stopped {
 		h.mu.Unlock()
 		c.disconnect(disconnectShutdown)
 		<-c.done
+		h.inflight.Done()
 		return
 	}
 	h.conns[c] = struct{}{}
@@ -215,30 +258,43 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.cur = h.cfg.Cursors.Connect(id.User, id.Name, c)
 	}
 	h.m.connections.Inc()
-	defer func() {
-		h.mu.Lock()
-		delete(h.conns, c)
-		h.mu.Unlock()
-		h.m.connections.Dec()
-	}()
-
 	welcome := wire.Welcome{Type: "welcome", User: id.User, Hub: h.cfg.HubID, Server: h.cfg.Server}
 	if !id.Expires.IsZero() {
 		exp := id.Expires.UTC()
 		welcome.Exp = &exp
 	}
 	c.send(wire.Encode(welcome))
+	serving = true
 	go c.watchExpiry()
+	go c.serve()
+}
+
+// serve reads the socket until it ends, then leaves its rooms and waits
+// for the writer to close it.
+func (c *conn) serve() {
+	h := c.hub
+	defer h.inflight.Done()
+	defer h.admit.release(c.addr)
 	c.readLoop()
-	c.stop()
+	c.readEnded.Store(true)
+	// The client closed the socket or went away, unless the server was
+	// already closing it (then this changes nothing).
+	c.disconnect(disconnectClient)
 	c.leaveAll()
 	<-c.done
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	h.m.connections.Dec()
 }
 
 // Drain stops accepting sockets: new ones get 503.
 func (h *Hub) Drain() {
 	h.mu.Lock()
-	h.stopped = true
+	if !h.stopped {
+		h.stopped = true
+		close(h.stopKA)
+	}
 	h.mu.Unlock()
 }
 

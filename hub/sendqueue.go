@@ -10,6 +10,12 @@ import (
 // and the read loop push without ever waiting; the writer takes everything
 // queued at once and writes it back to back.
 //
+// A writer works on the queue only while there is something to write: the
+// push that finds the queue idle (or the close) is told to start one (the
+// hub's writers take the socket, writers.go), and the writer stops when it
+// finds nothing left to take. An idle socket thus costs no goroutine, no
+// stack and no channel for its writes.
+//
 // The queue is bounded twice: by frames and by bytes, counting every frame
 // not yet written, those queued and those the writer is writing. A frame is
 // refused once the socket is that far behind (maxFrames frames, or at least
@@ -26,21 +32,18 @@ import (
 // writer gets the frames queued before it (when the disconnect flushes)
 // and then the disconnect, in that order.
 //
-// Storage is lazy: a new queue holds no frame slots, and an idle one at most
-// the two small slices its writer swaps (see take).
+// Storage is lazy: a new queue holds no frame slots, and an idle one none
+// either (see take).
 type sendQueue struct {
 	maxFrames int
 	maxBytes  int
 	dropped   prometheus.Counter // droppable frames refused
 
-	// wake has one slot; it is signalled when the queue goes from empty to
-	// not, and when it is closed. The writer waits on it, then takes.
-	wake chan struct{}
-
 	mu      sync.Mutex
 	pending [][]byte // queued, not yet taken by the writer
 	frames  int      // not yet written: queued and being written
 	bytes   int
+	writing bool // a writer runs: it will take what is pushed
 	closed  bool
 	why     disconnect
 }
@@ -55,74 +58,98 @@ const (
 )
 
 func newSendQueue(maxFrames, maxBytes int, dropped prometheus.Counter) *sendQueue {
-	return &sendQueue{maxFrames: maxFrames, maxBytes: maxBytes, dropped: dropped, wake: make(chan struct{}, 1)}
+	return &sendQueue{maxFrames: maxFrames, maxBytes: maxBytes, dropped: dropped}
 }
 
 // push queues frame unless the queue is closed or the bounds refuse it. It
-// never blocks.
-func (q *sendQueue) push(frame []byte, droppable bool) pushResult {
+// never blocks. start reports that no writer runs: the caller must start
+// one.
+func (q *sendQueue) push(frame []byte, droppable bool) (res pushResult, start bool) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	switch {
 	case q.closed:
-		q.mu.Unlock()
-		return pushClosed
+		return pushClosed, false
 	case droppable && (q.frames >= q.maxFrames/2 || q.bytes >= q.maxBytes/2):
-		q.mu.Unlock()
 		q.dropped.Inc()
-		return pushDropped
+		return pushDropped, false
 	case q.frames >= q.maxFrames || q.bytes >= q.maxBytes:
-		q.mu.Unlock()
-		return pushFull
+		return pushFull, false
 	}
-	wasEmpty := len(q.pending) == 0
 	q.pending = append(q.pending, frame)
 	q.frames++
 	q.bytes += len(frame)
-	q.mu.Unlock()
-	if wasEmpty {
-		q.signal()
+	return pushQueued, q.claim()
+}
+
+// claim marks a writer running and reports whether none was. Called with
+// the lock held.
+func (q *sendQueue) claim() bool {
+	if q.writing {
+		return false
 	}
-	return pushQueued
+	q.writing = true
+	return true
 }
 
 // close closes the queue for d and reports whether this call closed it (the
-// first close wins; later ones change nothing). Unless d flushes, the
-// frames not yet taken are discarded.
-func (q *sendQueue) close(d disconnect) bool {
+// first close wins; later ones change nothing), and, like push, whether the
+// caller must start a writer (which writes what d says and closes the
+// socket). Unless d flushes, the frames not yet taken are discarded.
+func (q *sendQueue) close(d disconnect) (closed, start bool) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.closed {
-		q.mu.Unlock()
-		return false
+		return false, false
 	}
 	q.closed, q.why = true, d
 	if !d.flush {
 		clear(q.pending)
 		q.pending = nil
 	}
-	q.mu.Unlock()
-	q.signal()
-	return true
+	return true, q.claim()
 }
 
-// spareCap is the largest batch slice kept for reuse; a burst longer than it
-// (a socket that fell behind) leaves its slice to the garbage collector, so
-// an idle socket never holds more than two slices of spareCap frames.
+// spareCap is the largest batch slice a writer keeps for reuse while it
+// runs; a burst longer than it (a socket that fell behind) leaves its
+// slice to the garbage collector.
 const spareCap = 16
 
 // take hands the writer every frame queued, in order, and, once the queue is
 // closed, why. The writer passes back the batch it last took (emptied by
-// written) as spare: the two slices swap, so a socket that keeps up
-// allocates nothing per burst. The taken frames still count against the
-// bounds until the writer reports them written.
-func (q *sendQueue) take(spare [][]byte) (batch [][]byte, why disconnect, closed bool) {
+// written) as spare: the two slices swap, so a writer that finds more
+// queued after a burst allocates nothing for it. The taken frames still
+// count against the bounds until the writer reports them written.
+//
+// When nothing is queued and the queue is open, take reports idle: the
+// writer must end, and the next push starts another. An idle queue keeps
+// no slice.
+func (q *sendQueue) take(spare [][]byte) (batch [][]byte, why disconnect, closed, idle bool) {
 	if cap(spare) > spareCap {
 		spare = nil
 	}
 	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 && !q.closed {
+		q.writing = false
+		q.pending = nil
+		return nil, disconnect{}, false, true
+	}
 	batch, q.pending = q.pending, spare[:0]
-	why, closed = q.why, q.closed
-	q.mu.Unlock()
-	return batch, why, closed
+	return batch, q.why, q.closed, false
+}
+
+// more reports whether frames were queued (or the queue closed) since the
+// writer's last take; when not, the writer is done, as with an idle take.
+func (q *sendQueue) more() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 && !q.closed {
+		q.writing = false
+		q.pending = nil
+		return false
+	}
+	return true
 }
 
 // written tells the queue the writer has written batch (or given up on it);
@@ -145,11 +172,4 @@ func (q *sendQueue) size() (frames, bytes int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.frames, q.bytes
-}
-
-func (q *sendQueue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
 }

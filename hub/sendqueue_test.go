@@ -19,7 +19,7 @@ func newTestQueue(maxFrames, maxBytes int) (*sendQueue, prometheus.Counter) {
 
 func mustPush(t *testing.T, q *sendQueue, f []byte, droppable bool, want pushResult) {
 	t.Helper()
-	if got := q.push(f, droppable); got != want {
+	if got, _ := q.push(f, droppable); got != want {
 		fr, by := q.size()
 		t.Fatalf("push(%d bytes, droppable=%v) = %v, want %v (queue holds %d frames, %d bytes)", len(f), droppable, got, want, fr, by)
 	}
@@ -33,7 +33,7 @@ func TestSendQueueFrameBound(t *testing.T) {
 	mustPush(t, q, frame(10), false, pushFull)
 
 	// Frames the writer has taken but not written still count.
-	batch, _, closed := q.take(nil)
+	batch, _, closed, _ := q.take(nil)
 	if len(batch) != 4 || closed {
 		t.Fatalf("take = %d frames, closed %v; want 4, open", len(batch), closed)
 	}
@@ -58,7 +58,7 @@ func TestSendQueueByteBound(t *testing.T) {
 	q2, _ := newTestQueue(100, 100)
 	mustPush(t, q2, frame(500), false, pushQueued)
 	mustPush(t, q2, frame(1), false, pushFull)
-	batch, _, _ := q2.take(nil)
+	batch, _, _, _ := q2.take(nil)
 	q2.written(batch)
 	mustPush(t, q2, frame(1), false, pushQueued)
 }
@@ -93,15 +93,15 @@ func TestSendQueueDropsDroppableAtHalf(t *testing.T) {
 
 func TestSendQueueNothingAfterClose(t *testing.T) {
 	q, dropped := newTestQueue(4, 1<<20)
-	if !q.close(disconnectShutdown) {
+	if closed, _ := q.close(disconnectShutdown); !closed {
 		t.Fatal("first close reported not closing")
 	}
-	if q.close(disconnectSlowConsumer) {
+	if closed, _ := q.close(disconnectSlowConsumer); closed {
 		t.Fatal("second close reported closing")
 	}
 	mustPush(t, q, frame(1), false, pushClosed)
 	mustPush(t, q, frame(1), true, pushClosed)
-	batch, why, closed := q.take(nil)
+	batch, why, closed, _ := q.take(nil)
 	if len(batch) != 0 || !closed || why != disconnectShutdown {
 		t.Fatalf("take = %d frames, %+v, closed %v; want none, shutdown (the first close), closed", len(batch), why, closed)
 	}
@@ -117,7 +117,7 @@ func TestSendQueueFlushThenClose(t *testing.T) {
 	mustPush(t, q, b, false, pushQueued)
 	q.close(disconnectShutdown) // flushes
 	mustPush(t, q, []byte("c"), false, pushClosed)
-	batch, why, closed := q.take(nil)
+	batch, why, closed, _ := q.take(nil)
 	if len(batch) != 2 || string(batch[0]) != "a" || string(batch[1]) != "b" {
 		t.Fatalf("take = %q, want [a b]", batch)
 	}
@@ -130,58 +130,69 @@ func TestSendQueueFlushThenClose(t *testing.T) {
 	q2, _ := newTestQueue(8, 1<<20)
 	mustPush(t, q2, a, false, pushQueued)
 	q2.close(disconnectSlowConsumer)
-	if batch, why, closed := q2.take(nil); len(batch) != 0 || !closed || why != disconnectSlowConsumer {
+	if batch, why, closed, _ := q2.take(nil); len(batch) != 0 || !closed || why != disconnectSlowConsumer {
 		t.Fatalf("take = %q, %+v, %v; want nothing, slow consumer, closed", batch, why, closed)
 	}
 }
 
-func TestSendQueueWakesWriter(t *testing.T) {
+// A writer is started by the push that finds none running, and by the
+// close; it ends when it finds nothing to take, so an idle socket has none.
+func TestSendQueueStartsWriterOnDemand(t *testing.T) {
 	q, _ := newTestQueue(8, 1<<20)
-	woken := func() bool {
-		select {
-		case <-q.wake:
-			return true
-		default:
-			return false
+	push := func(want bool, why string) {
+		t.Helper()
+		if _, start := q.push(frame(1), false); start != want {
+			t.Fatalf("push: start = %v, want %v (%s)", start, want, why)
 		}
 	}
-	if woken() {
-		t.Fatal("woken before anything was queued")
+	push(true, "the first frame starts a writer")
+	push(false, "a writer runs")
+	batch, _, _, idle := q.take(nil)
+	if len(batch) != 2 || idle {
+		t.Fatalf("take = %d frames, idle %v; want 2, not idle", len(batch), idle)
 	}
-	mustPush(t, q, frame(1), false, pushQueued)
-	mustPush(t, q, frame(1), false, pushQueued)
-	if !woken() {
-		t.Fatal("not woken by the first frame")
-	}
-	if woken() {
-		t.Fatal("woken twice for one burst")
-	}
-	batch, _, _ := q.take(nil)
-	mustPush(t, q, frame(1), false, pushQueued)
-	if !woken() {
-		t.Fatal("not woken by a frame after the writer took the last burst")
+	push(false, "the writer is writing: it takes the frame after its burst")
+	q.written(batch)
+	batch, _, _, idle = q.take(batch)
+	if len(batch) != 1 || idle {
+		t.Fatalf("take = %d frames, idle %v; want 1, not idle", len(batch), idle)
 	}
 	q.written(batch)
-	q.close(disconnectShutdown)
-	if !woken() {
-		t.Fatal("not woken by close")
+	if _, _, _, idle = q.take(batch); !idle {
+		t.Fatal("take on an empty queue: not idle")
+	}
+	if q.pending != nil {
+		t.Fatalf("an idle queue keeps %d frame slots", cap(q.pending))
+	}
+	push(true, "the writer ended: the next frame starts another")
+	if _, _, _, idle = q.take(nil); idle {
+		t.Fatal("take: idle with a frame queued")
+	}
+	if closed, start := q.close(disconnectShutdown); !closed || start {
+		t.Fatalf("close while a writer runs: closed %v, start %v; want true, false", closed, start)
+	}
+	q2, _ := newTestQueue(8, 1<<20)
+	if closed, start := q2.close(disconnectShutdown); !closed || !start {
+		t.Fatalf("close of an idle queue: closed %v, start %v; want a writer started to close the socket", closed, start)
+	}
+	if _, _, closed, idle := q2.take(nil); !closed || idle {
+		t.Fatalf("take after close: closed %v, idle %v; want the close", closed, idle)
 	}
 }
 
-// A socket that keeps up costs no allocation per burst, and a new queue
-// holds no frame slots.
+// A writer that finds more queued after a burst allocates nothing for it.
 func TestSendQueueReusesStorage(t *testing.T) {
 	q, _ := newTestQueue(512, 1<<20)
 	if q.pending != nil {
 		t.Fatalf("a new queue holds %d frame slots", cap(q.pending))
 	}
 	f := frame(10)
+	q.push(f, false)
 	var batch [][]byte
 	burst := func() {
 		q.push(f, false)
 		q.push(f, false)
-		<-q.wake
-		batch, _, _ = q.take(batch)
+		batch, _, _, _ = q.take(batch)
 		q.written(batch)
 	}
 	burst()
@@ -193,8 +204,9 @@ func TestSendQueueReusesStorage(t *testing.T) {
 	for range 100 {
 		q.push(f, false)
 	}
-	batch, _, _ = q.take(batch)
+	batch, _, _, _ = q.take(batch)
 	q.written(batch)
+	q.push(f, false)
 	q.take(batch)
 	if cap(q.pending) > spareCap {
 		t.Fatalf("the queue kept a slice of %d slots after a long burst", cap(q.pending))
@@ -208,6 +220,8 @@ func TestSendEvictsSlowConsumerOnce(t *testing.T) {
 	h := &Hub{cfg: Config{SendQueue: 4, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, m: newMetrics(reg, nil)}
 	h.cfg.defaults()
 	c := newConn(h, nil, Identity{User: "u"})
+	// A writer runs and is stuck writing: nothing it takes leaves the queue.
+	c.q.writing = true
 	for i := range 4 {
 		if !c.Send(frame(10), false) {
 			t.Fatalf("frame %d refused", i)
@@ -222,7 +236,7 @@ func TestSendEvictsSlowConsumerOnce(t *testing.T) {
 		}
 	}
 	c.Close(1012, "room resync") // a later close changes nothing
-	if batch, why, closed := c.q.take(nil); len(batch) != 0 || !closed || why != disconnectSlowConsumer {
+	if batch, why, closed, _ := c.q.take(nil); len(batch) != 0 || !closed || why != disconnectSlowConsumer {
 		t.Fatalf("take = %d frames, %+v, %v; want nothing, slow consumer, closed", len(batch), why, closed)
 	}
 	for label, want := range map[string]float64{"slow_consumer": 1, "resync": 0} {

@@ -64,7 +64,7 @@ func (c *conn) watchExpiry() {
 			}
 		case <-c.sess.renewed:
 			t.Stop()
-		case <-c.ctx.Done():
+		case <-c.done:
 			t.Stop()
 			return
 		}

@@ -7,6 +7,7 @@ package rooms
 
 import (
 	"encoding/json"
+	"sync"
 	"time"
 
 	"hotrow/hub/wire"
@@ -35,4 +36,53 @@ func (e Event) Frame() []byte {
 type Applied struct {
 	Version  int64
 	Attempts int
+}
+
+// EventFrame is an event encoded for the wire once per room, in each form a
+// subscriber may have asked for (docs/protocol.md, "Connection options"):
+// Full, as every client gets it by default, and, encoded on first use,
+// without the state field, for clients that opted out of it.
+type EventFrame struct {
+	Full []byte
+
+	ev      Event
+	once    sync.Once
+	noState []byte
+}
+
+// NewEventFrame encodes ev.
+func NewEventFrame(ev Event) *EventFrame {
+	return &EventFrame{Full: ev.Frame(), ev: ev}
+}
+
+// NoState is the frame without the state field (Full when the event has
+// none).
+func (f *EventFrame) NoState() []byte {
+	f.once.Do(func() {
+		if len(f.ev.State) == 0 {
+			f.noState = f.Full
+			return
+		}
+		ev := f.ev
+		ev.State = nil
+		f.noState = ev.Frame()
+	})
+	return f.noState
+}
+
+// EventSubscriber is a Subscriber that picks the form of the events it
+// takes (a socket that opted out of event state). The room hands it each
+// event with SendEvent instead of Send; it reports false, as Send does,
+// when it is gone.
+type EventSubscriber interface {
+	Subscriber
+	SendEvent(f *EventFrame) bool
+}
+
+// sendEvent hands f to sub in the form it takes.
+func sendEvent(sub Subscriber, f *EventFrame) bool {
+	if es, ok := sub.(EventSubscriber); ok {
+		return es.SendEvent(f)
+	}
+	return sub.Send(f.Full, false)
 }

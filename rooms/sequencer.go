@@ -334,7 +334,7 @@ func (s *sequencer) replay(req request, known int64) bool {
 				return true
 			}
 			for _, ev := range evs {
-				if !req.sub.Send(ev.Frame(), false) {
+				if !sendEvent(req.sub, NewEventFrame(ev)) {
 					req.joined(false)
 					return true
 				}
@@ -387,9 +387,9 @@ func (s *sequencer) deliver(ev Event) {
 func (s *sequencer) broadcast(ev Event) {
 	err := s.engine.Observe(ev)
 	s.known.Store(ev.Version)
-	frame := ev.Frame()
+	frame := NewEventFrame(ev)
 	for sub := range s.subs {
-		if !sub.Send(frame, false) {
+		if !sendEvent(sub, frame) {
 			delete(s.subs, sub)
 		}
 	}

@@ -85,12 +85,16 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 		}
 	}
 	a.cursors = cursors.New(cs, a.metrics, cursors.Config{HubID: cfg.HubID, Tick: cfg.CursorTick, TTL: cfg.CursorTTL,
-		WriteInterval: cfg.CursorWriteInterval, PollInterval: cfg.CursorPollInterval, Clock: clk, Logger: log})
+		WriteInterval: cfg.CursorWriteInterval, PollInterval: cfg.CursorPollInterval, Clock: clk, Logger: log,
+		// An auction's watchers share no cursors: the room shows a count.
+		// Schema documents list up to cursors.DefaultListed collaborators.
+		Listed: map[string]int{auction.Kind: 0}})
 	a.hub = hub.New(a.rooms, a.metrics, hub.Config{HubID: cfg.HubID, Server: "hotrow/" + version,
 		Auth: verifier, AllowOrigins: origins, Clock: clk, Logger: log, Cursors: a.cursors,
 		RateLimit: offIfZero(cfg.WSMsgRate), RateBurst: float64(cfg.WSMsgBurst),
 		ConnRate: offIfZero(cfg.WSConnRate), ConnBurst: cfg.WSConnBurst,
-		MaxConns: noCapIfZero(cfg.MaxConns), MaxConnsPerAddr: noCapIfZero(cfg.MaxConnsPerAddr), ClientAddr: clientAddr})
+		MaxConns: noCapIfZero(cfg.MaxConns), MaxConnsPerAddr: noCapIfZero(cfg.MaxConnsPerAddr), ClientAddr: clientAddr,
+		PingInterval: cfg.PingInterval, PongWait: cfg.PongWait})
 
 	rt := newRoutes(&guard{auth: verifier}, csrf{allowOrigins: origins}, httpLimits{
 		reads:  ratelimit.New(cfg.HTTPRate, cfg.HTTPBurst),

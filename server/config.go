@@ -31,6 +31,7 @@ type config struct {
 	AllowOrigins    string
 	MaxReplay       int
 	IDWindow        int
+	PprofAddr       string
 
 	// hotrow compact
 	KeepEvents   int
@@ -60,6 +61,9 @@ type config struct {
 	CursorTTL           time.Duration
 	CursorWriteInterval time.Duration
 	CursorPollInterval  time.Duration
+
+	PingInterval time.Duration
+	PongWait     time.Duration
 }
 
 func env(name, def string) string {
@@ -195,6 +199,10 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.HTTPIdleTimeout, err = envDuration("HOTROW_HTTP_IDLE_TIMEOUT", 2*time.Minute)
 	keep(err)
+	c.PingInterval, err = envDuration("HOTROW_PING_INTERVAL", 25*time.Second)
+	keep(err)
+	c.PongWait, err = envDuration("HOTROW_PONG_WAIT", 10*time.Second)
+	keep(err)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
@@ -208,7 +216,7 @@ func parseServeConfig(name string, args []string) (config, error) {
 	region := fs.String("region", "", "AWS region for DSQL and DynamoDB (AWS_REGION, then AWS_DEFAULT_REGION; DSQL's is read from its endpoint)")
 	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "apply database migrations at start-up (HOTROW_MIGRATE)")
 	fs.BoolVar(&c.DBPipeline, "db-pipeline", c.DBPipeline, "send a bid's or edit's transaction in two pipelined round trips; false sends one statement per round trip (HOTROW_DB_PIPELINE)")
-	fs.StringVar(&c.TokenSecret, "token-secret", env("HOTROW_TOKEN_SECRET", ""), "HS256 secret; when set, sockets need ?token=JWT (HOTROW_TOKEN_SECRET)")
+	fs.StringVar(&c.TokenSecret, "token-secret", env("HOTROW_TOKEN_SECRET", ""), "HS256 secret; when set, sockets need ?token=JWT and the API Authorization: Bearer JWT; empty is development mode (HOTROW_TOKEN_SECRET)")
 	fs.StringVar(&c.HubID, "hub-id", env("HOTROW_HUB_ID", ""), "this instance's id in welcome frames (HOTROW_HUB_ID; default host name + random)")
 	fs.StringVar(&c.LogLevel, "log-level", env("HOTROW_LOG_LEVEL", "info"), "debug, info, warn or error (HOTROW_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("HOTROW_LOG_FORMAT", "text"), "text or json (HOTROW_LOG_FORMAT)")
@@ -228,6 +236,7 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", c.HTTPReadTimeout, "longest time to read a request, body included (HOTROW_HTTP_READ_TIMEOUT)")
 	fs.DurationVar(&c.HTTPWriteTimeout, "http-write-timeout", c.HTTPWriteTimeout, "longest time to write a response (HOTROW_HTTP_WRITE_TIMEOUT)")
 	fs.DurationVar(&c.HTTPIdleTimeout, "http-idle-timeout", c.HTTPIdleTimeout, "how long an idle keep-alive connection stays open (HOTROW_HTTP_IDLE_TIMEOUT)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", env("HOTROW_PPROF_ADDR", ""), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060; empty: off (HOTROW_PPROF_ADDR)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest graceful shutdown (HOTROW_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often watched rooms look for other hubs' commits (HOTROW_POLL_INTERVAL)")
 	fs.IntVar(&c.MaxAttempts, "txn-max-attempts", c.MaxAttempts, "attempts per message before giving up (HOTROW_TXN_MAX_ATTEMPTS)")
@@ -244,6 +253,8 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.DurationVar(&c.CursorTTL, "cursor-ttl", c.CursorTTL, "a stored cursor's lifetime without refresh (HOTROW_CURSOR_TTL)")
 	fs.DurationVar(&c.CursorWriteInterval, "cursor-write-interval", c.CursorWriteInterval, "at most one cursor store write per user and room per interval (HOTROW_CURSOR_WRITE_INTERVAL)")
 	fs.DurationVar(&c.CursorPollInterval, "cursor-poll-interval", c.CursorPollInterval, "how often rooms read other hubs' cursors (HOTROW_CURSOR_POLL_INTERVAL)")
+	fs.DurationVar(&c.PingInterval, "ping-interval", c.PingInterval, "how often every socket is pinged (HOTROW_PING_INTERVAL)")
+	fs.DurationVar(&c.PongWait, "pong-wait", c.PongWait, "how long a ping may go unanswered before the socket is closed (HOTROW_PONG_WAIT)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

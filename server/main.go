@@ -6,6 +6,7 @@
 //	hotrow migrate [flags]   apply the database migrations and exit
 //	hotrow compact [flags]   store idempotency summaries, delete old events
 //	hotrow loadtest [flags]  bid from many sockets and check the invariants
+//	hotrow bench [flags]     fan-out and commit rate side by side with Centrifugo (make bench)
 //	hotrow cursors create-table [flags]  create the DynamoDB cursor table
 //	hotrow version           print the version
 package main
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"hotrow/internal/clock"
+	"hotrow/server/bench"
 	"hotrow/server/loadtest"
 	"hotrow/txn/pgstore"
 )
@@ -50,12 +52,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cursorsCommand(args, stdout, stderr)
 	case "loadtest":
 		err = loadtest.Main(args, stdout, stderr)
+	case "bench":
+		err = bench.Main(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "hotrow", version)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: hotrow [serve|migrate|compact|loadtest|cursors create-table|version] [flags]; hotrow CMD -h for the flags")
+		fmt.Fprintln(stdout, "usage: hotrow [serve|migrate|compact|loadtest|bench|cursors create-table|version] [flags]; hotrow CMD -h for the flags")
 	default:
-		fmt.Fprintf(stderr, "hotrow: unknown command %q (want serve, migrate, compact, loadtest, cursors or version)\n", cmd)
+		fmt.Fprintf(stderr, "hotrow: unknown command %q (want serve, migrate, compact, loadtest, bench, cursors or version)\n", cmd)
 		return 2
 	}
 	switch {
@@ -95,6 +99,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	setMemoryLimit(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -113,6 +118,14 @@ func serve(args []string, stderr io.Writer) error {
 	a, err := newApp(cfg, st, cs, log, clock.Real{})
 	if err != nil {
 		return err
+	}
+
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)

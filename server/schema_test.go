@@ -113,9 +113,9 @@ func testSchemaCollaboration(t *testing.T, h *testHub) {
 	}
 	ben = testkit.Dial(t, h.url, "ben")
 	ben.Send(map[string]any{"type": "join", "room": "schema:shop", "since": held})
-	// A cursors frame for the room may come first (docs/protocol.md):
-	// skip it, but nothing else.
-	notCursors := func(m map[string]any) bool { return m["type"] != "cursors" }
+	// Cursors and presence frames for the room may come first
+	// (docs/protocol.md): skip them, but nothing else.
+	notCursors := func(m map[string]any) bool { return m["type"] != "cursors" && m["type"] != "presence" }
 	if j := ben.Await("the recovery join", notCursors); j["recovered"] != true || j["version"] != moved["version"] {
 		t.Fatalf("recovery join %v, want version %v", j, moved["version"])
 	}

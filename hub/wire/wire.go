@@ -135,6 +135,24 @@ type Cursor struct {
 	At   time.Time       `json:"at"`
 }
 
+// Presence is how many users are in a room (docs/protocol.md, "Cursors and
+// presence"): everyone, on every hub, whether or not a cursors frame lists
+// them. A socket gets it right after joining, then whenever it changed, at
+// most about once a second (less often in rooms of thousands).
+type Presence struct {
+	Type  string `json:"type"` // "presence"
+	Room  string `json:"room"`
+	Count int    `json:"count"`
+}
+
+// Batch holds several frames for one socket, in order; only for sockets
+// that asked for batches (docs/protocol.md, "Connection options"). The hub
+// writes it without encoding it, around frames already encoded.
+type Batch struct {
+	Type   string            `json:"type"` // "batch"
+	Frames []json.RawMessage `json:"frames"`
+}
+
 // Pong answers ping.
 type Pong struct {
 	Type string `json:"type"` // "pong"

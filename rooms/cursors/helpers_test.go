@@ -14,15 +14,19 @@ import (
 
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// peer records the frames sent to it.
+// peer records the frames sent to it: cursors frames on ch, presence
+// counts on counts.
 type peer struct {
 	mu     sync.Mutex
 	frames [][]byte
 	ch     chan wire.Cursors
+	counts chan wire.Presence
 	drops  int // droppable=false frames (must stay 0)
 }
 
-func newPeer() *peer { return &peer{ch: make(chan wire.Cursors, 1024)} }
+func newPeer() *peer {
+	return &peer{ch: make(chan wire.Cursors, 1024), counts: make(chan wire.Presence, 1024)}
+}
 
 func (p *peer) Send(frame []byte, droppable bool) bool {
 	p.mu.Lock()
@@ -35,8 +39,36 @@ func (p *peer) Send(frame []byte, droppable bool) bool {
 	if err := json.Unmarshal(frame, &c); err != nil {
 		panic(err)
 	}
+	if c.Type == "presence" {
+		var n wire.Presence
+		_ = json.Unmarshal(frame, &n)
+		p.counts <- n
+		return true
+	}
 	p.ch <- c
 	return true
+}
+
+// count waits for the next presence frame.
+func (p *peer) count(t testing.TB) int {
+	t.Helper()
+	select {
+	case n := <-p.counts:
+		return n.Count
+	case <-time.After(5 * time.Second):
+		t.Fatal("no presence frame")
+		return 0
+	}
+}
+
+// noCount checks that no presence frame is waiting.
+func (p *peer) noCount(t testing.TB) {
+	t.Helper()
+	select {
+	case n := <-p.counts:
+		t.Fatalf("unexpected presence frame %+v", n)
+	default:
+	}
 }
 
 // next waits for the next frame (the timeout only bounds a failing test).

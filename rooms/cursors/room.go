@@ -17,25 +17,42 @@ import (
 // about other hubs, and what changed since the last frame. Its goroutine
 // runs while it has local members, sends at most one frame per tick, and
 // polls the store in the background.
+//
+// Presence scales with the room (docs/protocol.md, "Cursors and presence"):
+// at most maxListed users are listed in cursors frames, the first to
+// arrive, and a listed user who leaves gives the place to the earliest
+// unlisted one; only listed users' changes are sent. Everyone present is
+// counted in presence frames, sent when the count changed and no more often
+// than presenceEvery allows. A joiner's first frames hold at most
+// maxListed users and the count, so the presence bytes of a join storm
+// grow linearly with the joiners.
 type room struct {
 	svc  *Service
 	name string
 	quit chan struct{}
 	kick chan struct{} // poll now
 
+	maxListed int
+
 	// Touched only by the room goroutine.
-	nextTick time.Time
-	tickT    clock.Timer
-	pollT    clock.Timer
+	nextTick    time.Time
+	tickT       clock.Timer
+	pollT       clock.Timer
+	countSent   int // the count last sent to every socket; -1 before any
+	countSentAt time.Time
+	polledAt    time.Time // when the last poll started
+	pollDue     bool      // a join asked for a poll that kickEvery held back
 
 	mu         sync.Mutex
 	local      map[*Conn]*member
 	localUsers map[string]int
 	remote     map[string]remoteUser // users seen in the store on other hubs
-	view       map[string]*presence  // every present user, as shown
-	changed    map[string]struct{}
-	gone       map[string]struct{}
-	newcomers  map[*Conn]struct{} // get a full frame at the next tick
+	view       map[string]*presence  // every present user
+	listed     map[string]struct{}   // the users cursors frames show, at most maxListed
+	arrivals   uint64                // users seen so far: the next one's seq
+	changed    map[string]struct{}   // listed users changed since the last frame
+	gone       map[string]struct{}   // users unlisted since the last frame
+	newcomers  map[*Conn]struct{}    // get a full frame at the next tick
 	polling    bool
 	pollAgain  bool
 	stopped    bool
@@ -51,6 +68,7 @@ type presence struct {
 	name string
 	pos  json.RawMessage
 	at   time.Time
+	seq  uint64 // arrival order, for taking a listed place that frees
 }
 
 type remoteUser struct {
@@ -64,9 +82,10 @@ func newRoom(s *Service, name string) *room {
 	c := s.cfg.Clock
 	now := c.Now()
 	r := &room{svc: s, name: name, quit: make(chan struct{}), kick: make(chan struct{}, 1),
+		maxListed: s.cfg.listed(name), countSent: -1,
 		local: map[*Conn]*member{}, localUsers: map[string]int{}, remote: map[string]remoteUser{},
-		view: map[string]*presence{}, changed: map[string]struct{}{}, gone: map[string]struct{}{},
-		newcomers: map[*Conn]struct{}{}}
+		view: map[string]*presence{}, listed: map[string]struct{}{}, changed: map[string]struct{}{},
+		gone: map[string]struct{}{}, newcomers: map[*Conn]struct{}{}}
 	// The timers are armed here, before the goroutine starts, so a test
 	// that advances a fake clock right after Join fires them.
 	r.nextTick = now.Add(s.cfg.Tick)
@@ -92,9 +111,7 @@ func (r *room) join(c *Conn) {
 			if ru, ok := r.remote[c.user]; ok {
 				p.pos, p.at = ru.pos, ru.at
 			}
-			r.view[c.user] = p
-			r.changed[c.user] = struct{}{}
-			delete(r.gone, c.user)
+			r.arrive(c.user, p)
 		}
 	}
 	r.newcomers[c] = struct{}{}
@@ -124,11 +141,39 @@ func (r *room) leave(c *Conn) {
 // the store shows them on another hub. Called with the lock held.
 func (r *room) userLeftHere(user string) {
 	if ru, ok := r.remote[user]; ok {
-		r.view[user] = &presence{name: ru.name, pos: ru.pos, at: ru.at}
-		r.changed[user] = struct{}{}
+		if p := r.view[user]; p != nil {
+			p.name, p.pos, p.at = ru.name, ru.pos, ru.at
+			r.touch(user)
+		}
 		return
 	}
 	r.markGone(user)
+}
+
+// arrive adds a present user, listed while there is room. Called with the
+// lock held.
+func (r *room) arrive(user string, p *presence) {
+	p.seq = r.arrivals
+	r.arrivals++
+	r.view[user] = p
+	if len(r.listed) < r.maxListed {
+		r.list(user)
+	}
+}
+
+// list gives user a listed place: the others see them at the next tick.
+func (r *room) list(user string) {
+	r.listed[user] = struct{}{}
+	r.changed[user] = struct{}{}
+	delete(r.gone, user)
+}
+
+// touch marks a listed user's change for the next frame; an unlisted
+// user's change is kept, not sent.
+func (r *room) touch(user string) {
+	if _, ok := r.listed[user]; ok {
+		r.changed[user] = struct{}{}
+	}
 }
 
 func (r *room) markGone(user string) {
@@ -137,7 +182,24 @@ func (r *room) markGone(user string) {
 	}
 	delete(r.view, user)
 	delete(r.changed, user)
-	r.gone[user] = struct{}{}
+	if _, ok := r.listed[user]; ok {
+		delete(r.listed, user)
+		r.gone[user] = struct{}{}
+		r.promote()
+	}
+}
+
+// promote gives freed listed places to the earliest unlisted arrivals.
+func (r *room) promote() {
+	for len(r.listed) < r.maxListed && len(r.listed) < len(r.view) {
+		next, seq := "", uint64(0)
+		for u, p := range r.view {
+			if _, ok := r.listed[u]; !ok && (next == "" || p.seq < seq) {
+				next, seq = u, p.seq
+			}
+		}
+		r.list(next)
+	}
 }
 
 func (r *room) move(c *Conn, pos json.RawMessage) error {
@@ -155,7 +217,7 @@ func (r *room) move(c *Conn, pos json.RawMessage) error {
 	m.pos, m.at = pos, now
 	p := r.view[c.user]
 	p.pos, p.at, p.name = pos, now, c.name
-	r.changed[c.user] = struct{}{}
+	r.touch(c.user)
 	r.unlock()
 	r.svc.w.upsert(c.item(r.name, pos, now))
 	return nil
@@ -189,6 +251,12 @@ func (r *room) run() {
 			r.pollT = r.svc.cfg.Clock.NewTimer(r.svc.cfg.PollInterval)
 			r.startPoll()
 		case <-r.kick:
+			// A join polls at once, but a crowd joining polls at most
+			// every few ticks: each poll reads every member's item.
+			if r.svc.cfg.Clock.Now().Sub(r.polledAt) < r.kickEvery() {
+				r.pollDue = true
+				continue
+			}
 			r.startPoll()
 		}
 	}
@@ -209,38 +277,61 @@ func (r *room) tick() bool {
 	if r.retireIfEmpty() {
 		return true
 	}
+	if r.pollDue && now.Sub(r.polledAt) >= r.kickEvery() {
+		r.pollDue = false
+		r.startPoll()
+	}
 	r.lock()
 	defer r.unlock()
 	r.expireRemote(now)
 	var delta []byte
 	if len(r.changed) > 0 || len(r.gone) > 0 {
-		users := sortedKeys(r.changed)
-		gone := sortedKeys(r.gone)
-		delta = r.frame(users, gone)
+		delta = r.frame(sortedKeys(r.changed), sortedKeys(r.gone))
 		clear(r.changed)
 		clear(r.gone)
 	}
 	var full []byte
-	if len(r.newcomers) > 0 {
-		full = r.frame(sortedKeys(r.view), []string{})
+	if len(r.newcomers) > 0 && r.maxListed > 0 {
+		full = r.frame(sortedKeys(r.listed), []string{})
 	}
-	if delta == nil && full == nil {
+	// The count: to every socket when it changed and the throttle allows,
+	// and to a newcomer in any case.
+	count := len(r.view)
+	var counted []byte
+	everyone := count != r.countSent && !now.Before(r.countSentAt.Add(r.presenceEvery()))
+	if everyone || len(r.newcomers) > 0 {
+		counted = wire.Encode(wire.Presence{Type: "presence", Room: r.name, Count: count})
+	}
+	if everyone {
+		r.countSent, r.countSentAt = count, now
+	}
+	if delta == nil && full == nil && counted == nil {
 		return false
 	}
 	sent := 0
 	for conn := range r.local {
+		_, isNew := r.newcomers[conn]
 		frame := delta
-		if _, isNew := r.newcomers[conn]; isNew {
+		if isNew {
 			frame = full
 		}
 		if frame != nil {
 			conn.peer.Send(frame, true)
 			sent++
 		}
+		if everyone || isNew {
+			conn.peer.Send(counted, true)
+		}
 	}
 	clear(r.newcomers)
 	r.svc.m.frames.Add(float64(sent))
 	return false
+}
+
+// presenceEvery is the least time between two counts sent to every
+// socket: Config.PresenceInterval for each started 1,000 of them.
+func (r *room) presenceEvery() time.Duration {
+	return r.svc.cfg.PresenceInterval * time.Duration(1+(len(r.local)-1)/1000)
 }
 
 func (r *room) frame(users, gone []string) []byte {
@@ -290,8 +381,12 @@ func (r *room) expireRemote(now time.Time) {
 	}
 }
 
+// kickEvery is the least time between two polls asked for by joins.
+func (r *room) kickEvery() time.Duration { return 4 * r.svc.cfg.Tick }
+
 // startPoll reads the store in the background, one read at a time.
 func (r *room) startPoll() {
+	r.polledAt = r.svc.cfg.Clock.Now()
 	r.lock()
 	if r.polling || r.stopped {
 		r.pollAgain = !r.stopped
@@ -350,12 +445,10 @@ func (r *room) applyPoll(items []Item) {
 		p, present := r.view[u]
 		switch {
 		case !present:
-			r.view[u] = &presence{name: ru.name, pos: ru.pos, at: ru.at}
-			r.changed[u] = struct{}{}
-			delete(r.gone, u)
+			r.arrive(u, &presence{name: ru.name, pos: ru.pos, at: ru.at})
 		case ru.pos != nil && !bytes.Equal(ru.pos, p.pos) && !ru.at.Before(p.at):
 			p.pos, p.at, p.name = ru.pos, ru.at, ru.name
-			r.changed[u] = struct{}{}
+			r.touch(u)
 		}
 	}
 	for u := range r.remote {

@@ -46,8 +46,19 @@ type Config struct {
 	StoreTimeout time.Duration
 	// StoreWorkers bounds the store operations in flight. Default 8.
 	StoreWorkers int
-	Clock        clock.Clock
-	Logger       *slog.Logger
+	// Listed is, per room kind (the room name before ':'), the most users
+	// cursors frames list; everyone present is counted in presence frames.
+	// A kind not in the map lists up to DefaultListed; 0 lists no one (an
+	// auction's watchers share no cursors: the room shows a count only).
+	Listed map[string]int
+	// PresenceInterval is the least time between two presence frames to a
+	// room's sockets, for every 1,000 of them: a room of 10,000 sockets
+	// gets the count at most every 10 intervals, so the presence bytes of
+	// a join storm grow with the joiners, not with their square. A joiner
+	// gets the count at once. Default 1s.
+	PresenceInterval time.Duration
+	Clock            clock.Clock
+	Logger           *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -72,6 +83,9 @@ func (c *Config) defaults() {
 	if c.StoreWorkers <= 0 {
 		c.StoreWorkers = 8
 	}
+	if c.PresenceInterval <= 0 {
+		c.PresenceInterval = time.Second
+	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
 	}
@@ -81,6 +95,21 @@ func (c *Config) defaults() {
 	if c.HubID == "" {
 		c.HubID = "hub"
 	}
+}
+
+// DefaultListed is the most users a cursors frame lists in a room whose
+// kind Config.Listed does not name: a document with more collaborators
+// than that shows the first DefaultListed to arrive (others take a place as
+// it frees) and counts the rest.
+const DefaultListed = 32
+
+// listed is the most users room lists.
+func (c *Config) listed(room string) int {
+	kind, _, _ := strings.Cut(room, ":")
+	if n, ok := c.Listed[kind]; ok {
+		return max(n, 0)
+	}
+	return DefaultListed
 }
 
 // Service shares cursors and presence for every room on this hub.

@@ -184,9 +184,11 @@ func (c *client) joinOn(ctx context.Context, ws *websocket.Conn) error {
 	if err := c.send(ctx, ws, msg); err != nil {
 		return err
 	}
-	// Cursor batches (presence) may come before joined: skip them.
+	// Cursor batches and presence counts may come before joined: skip
+	// them, and any other frame a newer hub sends that this client does
+	// not know.
 	var f frame
-	for f.Type == "" || f.Type == "cursors" {
+	for f.Type != "joined" && f.Type != "error" {
 		f = frame{}
 		if err := read(ctx, ws, &f); err != nil {
 			return fmt.Errorf("%s: joining: %w", c.user, err)

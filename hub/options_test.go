@@ -1,0 +1,104 @@
+package hub_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"hotrow/hub"
+	"hotrow/internal/testkit"
+	"hotrow/rooms/auction"
+)
+
+// event_state=0 gets auction events without state; a socket without the
+// option gets them whole; both see the same versions and data.
+func TestEventStateOptOut(t *testing.T) {
+	w := testkit.NewWorld(t, nil)
+	h := w.StartHub(testkit.HubOptions{Hub: hub.Config{HubID: "opts"}})
+	w.Auction(auction.CreateRequest{ID: "lamp", Title: "Lamp", StartingPrice: "1.00", Increment: "1.00"})
+	lean := testkit.DialURL(t, testkit.WSURL(h.URL)+"/ws?user=lean&event_state=0", nil)
+	lean.Until("welcome")
+	full := testkit.Dial(t, h.URL, "full")
+	for _, c := range []*testkit.Client{lean, full} {
+		c.Send(map[string]any{"type": "join", "room": "auction:lamp"})
+		if j := c.Until("joined"); j["state"] == nil {
+			t.Fatalf("joined %v: the opt-out is for events, joined keeps its state", j)
+		}
+	}
+	full.Send(map[string]any{"type": "bid", "room": "auction:lamp", "id": "b1", "amount": "1.00"})
+	fe, le := full.Until("event"), lean.Until("event")
+	if fe["state"] == nil {
+		t.Fatalf("default event %v has no state", fe)
+	}
+	if _, has := le["state"]; has {
+		t.Fatalf("event_state=0 event %v carries state", le)
+	}
+	if le["version"] != fe["version"] || le["data"].(map[string]any)["amount"] != "1.00" {
+		t.Fatalf("lean event %v differs from %v", le, fe)
+	}
+	// Recovery replays in the socket's form too.
+	lean.Send(map[string]any{"type": "join", "room": "auction:lamp", "since": 1})
+	lean.Until("joined")
+	if e := lean.Until("event"); e["state"] != nil {
+		t.Fatalf("replayed event %v carries state", e)
+	}
+}
+
+// A bad option is refused before the upgrade.
+func TestBadOptionRefused(t *testing.T) {
+	w := testkit.NewWorld(t, nil)
+	h := w.StartHub(testkit.HubOptions{Hub: hub.Config{HubID: "opts"}})
+	for _, q := range []string{"batch=yes", "event_state=2"} {
+		resp, err := http.Get(h.URL + "/ws?user=a&" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", q, resp.StatusCode)
+		}
+	}
+}
+
+// A socket that asked for batches gets every event, in order, once,
+// whether they came one by one or batched.
+func TestBatchedSocketGetsEveryEvent(t *testing.T) {
+	w := testkit.NewWorld(t, nil)
+	h := w.StartHub(testkit.HubOptions{Hub: hub.Config{HubID: "opts", RateLimit: 1000, RateBurst: 1000}})
+	w.Auction(auction.CreateRequest{ID: "lamp", Title: "Lamp", StartingPrice: "1.00", Increment: "0.01"})
+	b := testkit.DialURL(t, testkit.WSURL(h.URL)+"/ws?user=b&batch=1", nil)
+	b.Until("welcome")
+	b.Send(map[string]any{"type": "join", "room": "auction:lamp"})
+	b.Until("joined")
+	bidder := testkit.Dial(t, h.URL, "bidder")
+	const bids = 50
+	for i := range bids {
+		amount := 100 + i
+		bidder.Send(map[string]any{"type": "bid", "room": "auction:lamp", "id": fmt.Sprint("b", i),
+			"amount": fmt.Sprintf("%d.%02d", amount/100, amount%100)})
+	}
+	next := 2.0
+	for next < 2+bids {
+		m := b.Next()
+		for _, f := range unbatch(m) {
+			if f["type"] != "event" {
+				continue
+			}
+			if f["version"] != next {
+				t.Fatalf("event version %v, want %v", f["version"], next)
+			}
+			next++
+		}
+	}
+}
+
+func unbatch(m map[string]any) []map[string]any {
+	if m["type"] != "batch" {
+		return []map[string]any{m}
+	}
+	var out []map[string]any
+	for _, f := range m["frames"].([]any) {
+		out = append(out, f.(map[string]any))
+	}
+	return out
+}

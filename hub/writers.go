@@ -1,0 +1,101 @@
+package hub
+
+import (
+	"runtime"
+	"sync"
+)
+
+// writerPool is the hub's few writer goroutines (one per processor). A
+// socket with frames to write is put on a first-in, first-out ready list;
+// a writer takes it, writes everything queued for it in one system call
+// that never waits (the kernel takes it or says it would block), and takes
+// the next. A socket that gets more frames while it waits on the list gets
+// them in the same write: under load, bursts grow, and the writes per
+// delivered event fall.
+//
+// Few goroutines also keep the scheduler's queues short: a goroutine per
+// socket would put thousands ahead of the read loops and the room that
+// produce the next event. A socket whose write would block (its client is
+// slow), is closing, or cannot be written without waiting for a lock, is
+// handed to a goroutine of its own (conn.writer), which waits under the
+// write deadline; it gives the socket back when it catches up.
+type writerPool struct {
+	mu    sync.Mutex
+	cond  sync.Cond
+	ready []*conn
+	head  int
+}
+
+func newWriterPool() *writerPool {
+	p := &writerPool{}
+	p.cond.L = &p.mu
+	for range runtime.GOMAXPROCS(0) {
+		go p.run()
+	}
+	return p
+}
+
+// enqueue puts c at the end of the ready list.
+func (p *writerPool) enqueue(c *conn) {
+	p.mu.Lock()
+	p.ready = append(p.ready, c)
+	p.mu.Unlock()
+	p.cond.Signal()
+}
+
+func (p *writerPool) run() {
+	for {
+		p.mu.Lock()
+		for p.head == len(p.ready) {
+			p.cond.Wait()
+		}
+		c := p.ready[p.head]
+		p.ready[p.head] = nil
+		p.head++
+		if p.head == len(p.ready) { // drained: reuse the array from its start
+			p.ready, p.head = p.ready[:0], 0
+		} else if p.head > 1024 && p.head*2 > len(p.ready) {
+			n := copy(p.ready, p.ready[p.head:])
+			clear(p.ready[n:])
+			p.ready, p.head = p.ready[:n], 0
+		}
+		p.mu.Unlock()
+		c.writeReady()
+	}
+}
+
+// writeReady writes what is queued for c without waiting, then puts c back
+// on the list if more came meanwhile, or hands it to a goroutine of its own
+// if the write would wait.
+func (c *conn) writeReady() {
+	batch, why, closed, idle := c.q.take(nil)
+	switch {
+	case idle:
+		return
+	case closed:
+		go c.writerFrom(batch, why, closed)
+		return
+	}
+	b := burstPool.Get().(*burst)
+	c.compose(b, batch)
+	flat := b.flatten()
+	n, err, tried := c.nc.tryWrite(flat)
+	switch {
+	case !tried || (err == nil && n < len(flat)):
+		// The rest waits for the client, under the deadline, on a
+		// goroutine of its own.
+		rest := append([]byte(nil), flat[n:]...)
+		b.release()
+		go c.writerAfter(rest, batch)
+	case err != nil:
+		b.release()
+		c.q.written(batch)
+		c.writeFailed(err)
+	default:
+		b.release()
+		c.q.written(batch)
+		if c.q.more() {
+			c.hub.pool.enqueue(c)
+		}
+	}
+}

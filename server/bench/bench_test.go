@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"slices"
+	"testing"
+)
+
+// The load client finds every trigger in a frame: one event, a batch of
+// them, or Centrifugo's newline-separated publications.
+func TestTriggers(t *testing.T) {
+	for _, tc := range []struct {
+		frame string
+		want  []int
+	}{
+		{`{"type":"event","data":{"amount":"1.07","id":"t-7"}}`, []int{7}},
+		{`{"type":"batch","frames":[{"type":"event","data":{"id":"t-8"}},{"type":"presence","count":3},{"type":"event","data":{"id":"t-9"}}]}`, []int{8, 9}},
+		{"{\"push\":{\"pub\":{\"data\":{\"id\":\"t-10\"}}}}\n{\"push\":{\"pub\":{\"data\":{\"id\":\"t-11\"}}}}", []int{10, 11}},
+		{`{"type":"ack","id":"b-1"}`, nil},
+	} {
+		var got []int
+		triggers([]byte(tc.frame), func(n int) { got = append(got, n) })
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("triggers(%s) = %v, want %v", tc.frame, got, tc.want)
+		}
+	}
+}
+
+// Presence bytes are counted frame by frame, inside batches too.
+func TestPresenceBytes(t *testing.T) {
+	h := &hotrowTarget{}
+	p := `{"type":"presence","room":"auction:a","count":3}`
+	if n := h.presence([]byte(p)); n != len(p) {
+		t.Errorf("presence frame: %d bytes, want %d", n, len(p))
+	}
+	batch := `{"type":"batch","frames":[` + p + `,{"type":"event","data":{"id":"t-1"}}]}`
+	if n := h.presence([]byte(batch)); n != len(p) {
+		t.Errorf("batch: %d presence bytes, want %d", n, len(p))
+	}
+	if n := h.presence([]byte(`{"type":"event","data":{"id":"t-1"}}`)); n != 0 {
+		t.Errorf("event: %d presence bytes, want 0", n)
+	}
+}
+
+// Centrifugo's ping is answered alone or among publications.
+func TestCentrifugoPing(t *testing.T) {
+	c := &centrifugoTarget{}
+	for _, f := range []string{`{}`, "{\"push\":{}}\n{}"} {
+		if c.answer([]byte(f)) == nil {
+			t.Errorf("%q: no pong", f)
+		}
+	}
+	if c.answer([]byte(`{"push":{"pub":{}}}`)) != nil {
+		t.Error("a publication was answered as a ping")
+	}
+}
