@@ -189,6 +189,17 @@ func Commit[T Tx, S AppliedStore](ctx context.Context, c *Committer[S], m *Mutat
 			return err
 		})
 	})
+	out := commitOutcome(c, m, op, err, dup, ev, res.Attempts)
+	out.Tried, out.Retried = res.Attempts, res.Attempts-1
+	if res.Outcome == txn.Exhausted {
+		out.Retried = res.Attempts
+	}
+	return out
+}
+
+// commitOutcome is the reply to a message whose transaction ended with err,
+// found it applied before (dup), or committed ev.
+func commitOutcome[S AppliedStore](c *Committer[S], m *Mutation, op string, err error, dup *Applied, ev Event, attempts int) Outcome {
 	if err != nil {
 		return c.Failure(err, m.Op, op)
 	}
@@ -197,9 +208,9 @@ func Commit[T Tx, S AppliedStore](ctx context.Context, c *Committer[S], m *Mutat
 		return Outcome{Version: dup.Version, Attempts: dup.Attempts}
 	}
 	if m.ID != "" {
-		c.Applied.Record(m.User, m.ID, Applied{Version: ev.Version, Attempts: res.Attempts})
+		c.Applied.Record(m.User, m.ID, Applied{Version: ev.Version, Attempts: attempts})
 	}
-	return Outcome{Event: &ev, Version: ev.Version, Attempts: res.Attempts}
+	return Outcome{Event: &ev, Version: ev.Version, Attempts: attempts}
 }
 
 // Failure turns a failed transaction into the reply: a *Rejection as is;

@@ -34,6 +34,11 @@ type Outcome struct {
 	// Event is the event this message committed; nil when it was rejected,
 	// failed, or was a resend of a message already applied.
 	Event *Event
+	// Tried and Retried are the transaction attempts this message made on
+	// this hub, and how many of them failed retryably (conflicts): the
+	// room's activity (Registry.Hot). Both are 0 for a message answered
+	// without a transaction.
+	Tried, Retried int
 	// Version and Attempts go into the ack.
 	Version  int64
 	Attempts int

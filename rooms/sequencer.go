@@ -60,6 +60,9 @@ type sequencer struct {
 	known   atomic.Int64 // the newest version broadcast here
 	watched atomic.Bool  // has subscribers: the poller keeps it current
 
+	subscribers atomic.Int64 // how many, for Registry.Hot
+	activity    activity     // transaction attempts and conflicts over the last minute
+
 	subs     map[Subscriber]struct{}
 	broken   error // set when the room cannot be served (not found, store down)
 	deadline clock.Timer
@@ -149,6 +152,7 @@ func (s *sequencer) draining() bool {
 // otherwise. A broken room retires at once.
 func (s *sequencer) armIdle() {
 	s.watched.Store(len(s.subs) > 0)
+	s.subscribers.Store(int64(len(s.subs)))
 	if len(s.subs) > 0 {
 		if s.idle != nil {
 			s.idle.Stop()
@@ -352,6 +356,7 @@ func (s *sequencer) replay(req request, known int64) bool {
 func (s *sequencer) mutate(m *Mutation) {
 	ctx := context.Background()
 	out := s.engine.Apply(ctx, m)
+	s.activity.add(s.clock().Now(), out.Tried, out.Retried)
 	if out.Event != nil {
 		s.deliver(*out.Event)
 	}

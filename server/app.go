@@ -108,7 +108,7 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	rt.plain("GET", "/metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
 	(&auctionAPI{svc: auction.NewService(st.Auctions(), deps), rooms: a.rooms, clock: clk, log: log}).register(rt)
 	(&schemaAPI{svc: schema.NewService(st.Schemas(), deps), log: log}).register(rt)
-	registerDebug(rt)
+	registerDebug(rt, a.rooms)
 	a.handler = a.registerPages(rt)
 
 	ctx, cancel := context.WithCancel(context.Background())

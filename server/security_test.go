@@ -104,6 +104,9 @@ func TestAPIRights(t *testing.T) {
 		{"default rights watch everything", "GET", "/api/auctions/lamp", plain, "", 200, ""},
 		{"debug without admin", "GET", "/debug/pprof/", plain, "", 403, "forbidden"},
 		{"debug as admin", "GET", "/debug/pprof/", admin, "", 200, ""},
+		{"hot rooms without admin", "GET", "/debug/rooms", plain, "", 403, "forbidden"},
+		{"hot rooms without a token", "GET", "/debug/rooms", "", "", 401, "unauthorized"},
+		{"hot rooms as admin", "GET", "/debug/rooms", admin, "", 200, ""},
 	} {
 		code, hdr, ecode := do(t, tc.method, h.url+tc.path, tc.token, js, "", tc.body)
 		if code != tc.want || ecode != tc.code {

@@ -535,3 +535,27 @@ func TestEngineConcurrentBidsTwoHubs(t *testing.T) {
 		t.Fatalf("attempts %v != finished %v + conflicts %v", attempts, commits, conflicts)
 	}
 }
+
+// An outcome says how many transaction attempts the message made and how
+// many of them conflicted: a room's activity (/debug/rooms) counts them.
+func TestEngineOutcomeCountsAttemptsAndConflicts(t *testing.T) {
+	e := newEnv(t)
+	e.create(nil)
+	en := e.engine()
+	e.clk.Advance(time.Minute)
+	conflicts := 2
+	e.mem.KV().FailCommits(func() error {
+		if conflicts > 0 {
+			conflicts--
+			return txn.ConflictError{Detail: "injected"}
+		}
+		return nil
+	})
+	out := apply(en, bid("bob", "b1", `"100.00"`))
+	if out.Reject != nil || out.Tried != 3 || out.Retried != 2 || out.Attempts != 3 {
+		t.Fatalf("outcome %+v, want 3 attempts of which 2 conflicted", out)
+	}
+	if again := apply(en, bid("bob", "b1", `"100.00"`)); again.Tried != 0 || again.Retried != 0 {
+		t.Fatalf("a resend answered from memory counts %d attempts, want none", again.Tried)
+	}
+}
