@@ -20,6 +20,7 @@ const (
 	reqMutate
 	reqSnapshot
 	reqCatchUp
+	reqBus
 )
 
 type request struct {
@@ -31,6 +32,7 @@ type request struct {
 	m     *Mutation
 	snap  chan snapshot
 	upto  int64
+	ev    *Event // reqBus: another hub's commit, received on the bus
 }
 
 type snapshot struct {
@@ -52,10 +54,11 @@ type sequencer struct {
 	known   atomic.Int64 // the newest version broadcast here
 	watched atomic.Bool  // has subscribers: the poller keeps it current
 
-	subs     map[Subscriber]struct{}
-	broken   error // set when the room cannot be served (not found, store down)
-	deadline clock.Timer
-	idle     clock.Timer
+	subs      map[Subscriber]struct{}
+	busCancel func() // set while subscribed to the room on the bus
+	broken    error  // set when the room cannot be served (not found, store down)
+	deadline  clock.Timer
+	idle      clock.Timer
 }
 
 func newSequencer(r *Registry, room, kind string, e Engine) *sequencer {
@@ -72,6 +75,7 @@ func (s *sequencer) opCtx() (context.Context, context.CancelFunc) {
 func (s *sequencer) run() {
 	defer s.reg.wg.Done()
 	defer s.stopTimers()
+	defer s.unsubscribeBus()
 	ctx, cancel := s.opCtx()
 	v, err := s.engine.Load(ctx)
 	cancel()
@@ -208,6 +212,8 @@ func (s *sequencer) handle(req request) {
 		req.snap <- snapshot{version: s.known.Load(), state: s.engine.State(s.clock().Now())}
 	case reqCatchUp:
 		s.fill(req.upto)
+	case reqBus:
+		s.deliver(*req.ev, sourceBus)
 	}
 }
 
@@ -286,6 +292,9 @@ func (s *sequencer) moreJoins(req request) ([]request, *request) {
 // if it is due): a recovery with the events missed since a version when the
 // log still has them, else the full state, encoded once for all of them.
 func (s *sequencer) join(joins []request) {
+	// Subscribed first, so whatever commits after the catch-up below comes
+	// on the bus.
+	s.subscribeBus()
 	s.catchUp()
 	s.closeIfDue()
 	known := s.known.Load()
@@ -334,7 +343,10 @@ func (s *sequencer) mutate(m *Mutation) {
 	ctx := context.Background()
 	out := s.engine.Apply(ctx, m)
 	if out.Event != nil {
-		s.deliver(*out.Event)
+		ev := *out.Event
+		ev.frame = ev.Frame() // encoded once, for the bus and the subscribers
+		s.publish(ev)
+		s.deliver(ev, sourceCommit)
 	}
 	if m.Reply == nil {
 		if out.Reject != nil {
@@ -353,19 +365,36 @@ func (s *sequencer) mutate(m *Mutation) {
 	m.Reply.Send(frame, false)
 }
 
-// deliver broadcasts a committed event, first filling any gap between the
-// newest version broadcast here and it from the log (commits of other hubs).
-func (s *sequencer) deliver(ev Event) {
+// deliver broadcasts a committed event that came from source (this hub's
+// commit or the bus), first filling any gap between the newest version
+// broadcast here and it from the log (commits of other hubs). An event
+// broadcast already is dropped.
+func (s *sequencer) deliver(ev Event, source string) {
 	if ev.Version <= s.known.Load() {
+		if source == sourceBus {
+			s.reg.m.received(recvDuplicate)
+		}
 		return
 	}
-	if ev.Version > s.known.Load()+1 && !s.fill(ev.Version-1) {
-		return
+	if ev.Version > s.known.Load()+1 {
+		if source == sourceBus {
+			s.reg.m.gapFills.Inc()
+		}
+		if !s.fill(ev.Version - 1) {
+			if source == sourceBus {
+				s.reg.m.received(recvDropped)
+			}
+			return
+		}
 	}
-	s.broadcast(ev)
+	if source == sourceBus {
+		s.reg.m.received(recvDelivered)
+	}
+	s.broadcast(ev, source)
 }
 
-func (s *sequencer) broadcast(ev Event) {
+func (s *sequencer) broadcast(ev Event, source string) {
+	s.reg.m.delivered.WithLabelValues(source).Inc()
 	s.engine.Observe(ev)
 	s.known.Store(ev.Version)
 	frame := ev.Frame()
@@ -411,7 +440,7 @@ func (s *sequencer) fill(upto int64) bool {
 					err = fmt.Errorf("event log of %s has version %d after %d", s.room, ev.Version, s.known.Load())
 					break
 				}
-				s.broadcast(ev)
+				s.broadcast(ev, sourceLog)
 			}
 			if err == nil && s.known.Load() >= upto {
 				return true
