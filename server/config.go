@@ -26,6 +26,7 @@ type config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	PollInterval    time.Duration
+	BusPollInterval time.Duration
 	MaxAttempts     int
 	AllowOrigins    string
 	MaxReplay       int
@@ -42,6 +43,22 @@ type config struct {
 	CursorTTL           time.Duration
 	CursorWriteInterval time.Duration
 	CursorPollInterval  time.Duration
+
+	NATS natsConfig
+}
+
+// natsConfig is the event bus between hubs: none without a URL.
+type natsConfig struct {
+	URL           string
+	SubjectPrefix string
+	CredsFile     string
+	NKeyFile      string
+	User          string
+	Password      string
+	Token         string
+	TLSCAFile     string
+	TLSCertFile   string
+	TLSKeyFile    string
 }
 
 func env(name, def string) string {
@@ -101,6 +118,8 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.PollInterval, err = envDuration("HOTROW_POLL_INTERVAL", 250*time.Millisecond)
 	keep(err)
+	c.BusPollInterval, err = envDuration("HOTROW_BUS_POLL_INTERVAL", 2*time.Second)
+	keep(err)
 	c.MaxAttempts, err = envInt("HOTROW_TXN_MAX_ATTEMPTS", 10)
 	keep(err)
 	c.MaxReplay, err = envInt("HOTROW_MAX_REPLAY", 1000)
@@ -141,7 +160,20 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.StringVar(&c.LogFormat, "log-format", env("HOTROW_LOG_FORMAT", "text"), "text or json (HOTROW_LOG_FORMAT)")
 	fs.StringVar(&c.AllowOrigins, "allow-origins", env("HOTROW_ALLOW_ORIGINS", ""), "comma-separated extra WebSocket origin patterns (HOTROW_ALLOW_ORIGINS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest graceful shutdown (HOTROW_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often watched rooms look for other hubs' commits (HOTROW_POLL_INTERVAL)")
+	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often watched rooms look for other hubs' commits without a bus or while it is down (HOTROW_POLL_INTERVAL)")
+	fs.DurationVar(&c.BusPollInterval, "bus-poll-interval", c.BusPollInterval, "how often watched rooms poll while the NATS bus is up: the safety net (HOTROW_BUS_POLL_INTERVAL)")
+	fs.StringVar(&c.NATS.URL, "nats-url", env("NATS_URL", ""), "NATS server URL(s), comma-separated; empty means no bus between hubs (NATS_URL)")
+	fs.StringVar(&c.NATS.SubjectPrefix, "nats-subject-prefix", env("NATS_SUBJECT_PREFIX", "hotrow"), "first token of every NATS subject; hubs sharing rooms use the same (NATS_SUBJECT_PREFIX)")
+	fs.StringVar(&c.NATS.CredsFile, "nats-creds", env("NATS_CREDS", ""), "NATS credentials file, user JWT and seed (NATS_CREDS)")
+	fs.StringVar(&c.NATS.NKeyFile, "nats-nkey", env("NATS_NKEY", ""), "file holding a NATS user nkey seed (NATS_NKEY)")
+	fs.StringVar(&c.NATS.User, "nats-user", env("NATS_USER", ""), "NATS user name, with NATS_PASSWORD (NATS_USER)")
+	fs.StringVar(&c.NATS.TLSCAFile, "nats-tls-ca", env("NATS_TLS_CA", ""), "CA certificate file to verify the NATS server with (NATS_TLS_CA)")
+	fs.StringVar(&c.NATS.TLSCertFile, "nats-tls-cert", env("NATS_TLS_CERT", ""), "client certificate file for NATS, with -nats-tls-key (NATS_TLS_CERT)")
+	fs.StringVar(&c.NATS.TLSKeyFile, "nats-tls-key", env("NATS_TLS_KEY", ""), "client key file for NATS (NATS_TLS_KEY)")
+	// Secrets come from the environment only, never from flags that other
+	// users of the machine can read.
+	c.NATS.Password = env("NATS_PASSWORD", "")
+	c.NATS.Token = env("NATS_TOKEN", "")
 	fs.IntVar(&c.MaxAttempts, "txn-max-attempts", c.MaxAttempts, "attempts per message before giving up (HOTROW_TXN_MAX_ATTEMPTS)")
 	fs.IntVar(&c.MaxReplay, "max-replay", c.MaxReplay, "most events a join with since is answered with; further behind, the full state (HOTROW_MAX_REPLAY)")
 	fs.IntVar(&c.IDWindow, "id-window", c.IDWindow, "versions per room whose message ids and acks stay in memory (HOTROW_ID_WINDOW)")

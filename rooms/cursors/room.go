@@ -221,10 +221,12 @@ func (r *room) tick() bool {
 	r.tickT = c.NewTimer(r.nextTick.Sub(now))
 
 	defer r.handled.Add(1)
+	// Published first: a room whose last member just left still tells the
+	// other hubs before it retires.
+	r.publishBatch()
 	if r.retireIfEmpty() {
 		return true
 	}
-	r.publishBatch()
 	r.lock()
 	defer r.unlock()
 	r.expireRemote(now)
