@@ -39,6 +39,7 @@ type config struct {
 
 	DynamoTable         string
 	DynamoEndpoint      string
+	DynamoShards        int
 	CursorTick          time.Duration
 	CursorTTL           time.Duration
 	CursorWriteInterval time.Duration
@@ -134,6 +135,8 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.Migrate, err = envBool("HOTROW_MIGRATE", false)
 	keep(err)
+	c.DynamoShards, err = envInt("DYNAMODB_CURSOR_SHARDS", 16)
+	keep(err)
 	c.CursorTick, err = envDuration("HOTROW_CURSOR_TICK", 50*time.Millisecond)
 	keep(err)
 	c.CursorTTL, err = envDuration("HOTROW_CURSOR_TTL", 30*time.Second)
@@ -184,6 +187,7 @@ func parseServeConfig(name string, args []string) (config, error) {
 	}
 	fs.StringVar(&c.DynamoTable, "dynamodb-table", env("DYNAMODB_TABLE", ""), "DynamoDB table for cursors; empty keeps them in memory (DYNAMODB_TABLE)")
 	fs.StringVar(&c.DynamoEndpoint, "dynamodb-endpoint", env("DYNAMODB_ENDPOINT", ""), "DynamoDB endpoint URL, e.g. dynalite's (DYNAMODB_ENDPOINT)")
+	fs.IntVar(&c.DynamoShards, "dynamodb-cursor-shards", c.DynamoShards, "partition keys each room's cursor items spread over, 1-256; the same on every hub (DYNAMODB_CURSOR_SHARDS)")
 	fs.DurationVar(&c.CursorTick, "cursor-tick", c.CursorTick, "at most one cursors frame per room per tick (HOTROW_CURSOR_TICK)")
 	fs.DurationVar(&c.CursorTTL, "cursor-ttl", c.CursorTTL, "a stored cursor's lifetime without refresh (HOTROW_CURSOR_TTL)")
 	fs.DurationVar(&c.CursorWriteInterval, "cursor-write-interval", c.CursorWriteInterval, "at most one cursor store write per user and room per interval (HOTROW_CURSOR_WRITE_INTERVAL)")
@@ -193,6 +197,9 @@ func parseServeConfig(name string, args []string) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.DynamoShards < 1 || c.DynamoShards > 256 {
+		return c, fmt.Errorf("DYNAMODB_CURSOR_SHARDS=%d: want 1 to 256", c.DynamoShards)
 	}
 	switch {
 	case *region != "":
