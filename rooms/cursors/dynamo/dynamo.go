@@ -297,4 +297,3 @@ func CreateTable(ctx context.Context, api TableAPI, table string) (created bool,
 		}
 	}
 }
-
