@@ -33,6 +33,17 @@ type Config struct {
 	Timeout       time.Duration // the whole run's bound
 	Progress      io.Writer     // progress lines; nil for none
 	Seed          uint64        // for the bid amounts; 0 picks one
+	// Faults are done during the bidding, each once, at its time after the
+	// bidding starts (a test harness restarting NATS or killing a hub).
+	// Clients whose hub goes away re-join another with since.
+	Faults []Fault
+}
+
+// Fault is something done to the system under load.
+type Fault struct {
+	Name  string
+	After time.Duration
+	Do    func()
 }
 
 // Main parses flags and runs the load test, printing progress and the table.
@@ -47,6 +58,8 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.AuctionFor, "auction-for", 15*time.Second, "how long the auction runs (bidding must fit in it)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "give up after this long")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed for bid amounts (0: random)")
+	latency := fs.Bool("latency", false, "instead: measure send-to-receipt latency of one bidder's events on its own hub and on the others (needs two or more -url)")
+	latBids := fs.Int("latency-bids", 200, "with -latency: bids measured")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,6 +67,14 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		if u = strings.TrimSpace(u); u != "" {
 			cfg.URLs = append(cfg.URLs, strings.TrimSuffix(u, "/"))
 		}
+	}
+	if *latency {
+		rep, err := Latency(context.Background(), LatencyConfig{URLs: cfg.URLs, Bids: *latBids, Timeout: cfg.Timeout, Progress: stdout})
+		if err != nil {
+			return err
+		}
+		rep.Print(stdout, "latency")
+		return nil
 	}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -118,22 +139,25 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	bidStart := time.Now()
+	faultsDone := runFaults(ctx, cfg)
 	t := bidAll(ctx, cfg, room, clients, start)
 	rep.BidPhase = time.Since(bidStart)
 	cfg.logf("bidding done in %s: %d sent, %d accepted, %d rejected %v", rep.BidPhase.Round(time.Millisecond), t.sent.Load(), t.accepted.Load(), t.rejected.Load(), t.reasons)
 
 	cfg.logf("waiting for the auction to close at %s", endsAt.Format(time.RFC3339))
 	violations := append(t.violations, waitClosed(ctx, clients)...)
+	<-faultsDone
 	// Let in-flight frames land before reading what each client saw.
 	time.Sleep(200 * time.Millisecond)
 
 	rep.Sent, rep.Accepted, rep.Rejected, rep.RejectReasons = int(t.sent.Load()), len(t.acks), int(t.rejected.Load()), t.reasons
 	rep.Resends, rep.ResendsOK = t.resends, t.resendOK
-	final, err := getAuction(ctx, cfg.URLs, id)
-	if err != nil {
-		return nil, err
+	final, down := getAuction(ctx, cfg.URLs, id)
+	if len(final) == 0 {
+		return nil, fmt.Errorf("no hub answers for the final state: %w", errNoHub)
 	}
-	bids, err := getBids(ctx, cfg.URLs[0], id)
+	rep.HubsDown = down
+	bids, err := getBids(ctx, final[0].url, id)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +199,7 @@ func (cfg Config) logf(format string, args ...any) {
 func openSockets(ctx context.Context, cfg Config) ([]*client, error) {
 	clients := make([]*client, cfg.Bidders)
 	err := eachConcurrently(cfg.Bidders, func(i int) error {
-		c, err := dial(ctx, cfg.URLs[i%len(cfg.URLs)], fmt.Sprintf("bidder-%04d", i))
+		c, err := dialClient(ctx, cfg.URLs, i%len(cfg.URLs), fmt.Sprintf("bidder-%04d", i))
 		clients[i] = c
 		return err
 	})
@@ -253,22 +277,46 @@ func createAuction(ctx context.Context, base, id string, startsAt time.Time, d t
 	return st.EndsAt, nil
 }
 
+// runFaults does cfg.Faults at their times; the channel is closed when all
+// are done.
+func runFaults(ctx context.Context, cfg Config) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		start := time.Now()
+		for _, f := range cfg.Faults {
+			t := time.NewTimer(time.Until(start.Add(f.After)))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			cfg.logf("[%4.1fs] fault: %s", time.Since(start).Seconds(), f.Name)
+			f.Do()
+		}
+	}()
+	return done
+}
+
 // hubState is the final state as one hub's HTTP API reports it.
 type hubState struct {
 	url   string
 	state auctionState
 }
 
-// getAuction reads the auction from every hub.
-func getAuction(ctx context.Context, urls []string, id string) ([]hubState, error) {
-	out := make([]hubState, len(urls))
-	for i, u := range urls {
-		out[i].url = u
-		if err := getJSON(ctx, u+"/api/auctions/"+id, &out[i].state); err != nil {
-			return nil, err
+// getAuction reads the auction from every hub that answers, and lists
+// those that do not (a hub killed by a fault).
+func getAuction(ctx context.Context, urls []string, id string) (states []hubState, down []string) {
+	for _, u := range urls {
+		h := hubState{url: u}
+		if err := getJSON(ctx, u+"/api/auctions/"+id, &h.state); err != nil {
+			down = append(down, u)
+			continue
 		}
+		states = append(states, h)
 	}
-	return out, nil
+	return states, down
 }
 
 type bidRow struct {

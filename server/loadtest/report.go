@@ -23,6 +23,8 @@ type Report struct {
 	FinalVersion  int64
 	BidPhase      time.Duration
 	Took          time.Duration
+	HubsDown      []string // hubs that did not answer at the end
+	Rejoins       int      // reconnections after a lost hub
 	Checks        []Check
 }
 
@@ -115,16 +117,40 @@ func (r *Report) check(acks []ack, final []hubState, bids []bidRow, clients []*c
 		r.add("one winner, the top bidder, at the top price ("+h.url+")", ok, "%s", detail)
 	}
 
+	// Clients whose hub went away re-joined another with since, and got
+	// the events they missed rather than a state with a hole before it.
+	recoveredAll := true
+	var detailRejoin string
+	var slowest time.Duration
+	for _, c := range clients {
+		c.mu.Lock()
+		for _, rj := range c.rejoins {
+			r.Rejoins++
+			slowest = max(slowest, rj.took)
+			if !rj.recovered && rj.version != rj.since && recoveredAll {
+				recoveredAll = false
+				detailRejoin = fmt.Sprintf("%s re-joined %s with since %d and got a full state at %d", c.user, rj.to, rj.since, rj.version)
+			}
+		}
+		for _, e := range c.errors {
+			if strings.HasPrefix(e, "could not reconnect") && recoveredAll {
+				recoveredAll, detailRejoin = false, c.user+": "+e
+			}
+		}
+		c.mu.Unlock()
+	}
+	if r.Rejoins > 0 || len(r.HubsDown) > 0 {
+		r.add("sockets of a lost hub re-joined another with since", recoveredAll, "%s",
+			or(detailRejoin, fmt.Sprintf("%d re-joins, each recovered (slowest %s); hubs down at the end: %v", r.Rejoins, slowest.Round(time.Millisecond), r.HubsDown)))
+	}
+
 	// What every client saw.
 	var ref []seenEvent
 	var refUser string
 	same, gapless, neverDown := true, true, true
 	var detailSame, detailGap, detailDown string
 	for _, c := range clients {
-		c.mu.Lock()
-		evs := append([]seenEvent(nil), c.events...)
-		joinedAt := c.joinedAt
-		c.mu.Unlock()
+		joinedAt, evs := c.history()
 		price := int64(-1)
 		for i, ev := range evs {
 			if want := joinedAt + int64(i) + 1; ev.Version != want && gapless {
@@ -152,7 +178,7 @@ func (r *Report) check(acks []ack, final []hubState, bids []bidRow, clients []*c
 			detailSame = fmt.Sprintf("%s and %s disagree", refUser, c.user)
 		}
 	}
-	r.add("every client saw a gapless sequence of versions", gapless, "%s", or(detailGap, fmt.Sprintf("%d clients, up to version %d", len(clients), r.FinalVersion)))
+	r.add("every client saw a gapless sequence of versions, none twice", gapless, "%s", or(detailGap, fmt.Sprintf("%d clients, up to version %d", len(clients), r.FinalVersion)))
 	r.add("no client saw the price go down", neverDown, "%s", or(detailDown, "checked every event's state"))
 	r.add("every client saw the same history", same, "%s", or(detailSame, "same versions, kinds and data"))
 	r.add("a resent bid id gets the same ack", r.ResendsOK, "%d resends", r.Resends)
