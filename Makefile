@@ -88,13 +88,14 @@ image-local:
 		-f deploy/Dockerfile -t $(IMAGE) bin/image-context
 
 FLEET_BIDDERS      ?= 3000
-FLEET_AUCTION_FOR  ?= 90s
+FLEET_AUCTION_FOR  ?= 60s
+FLEET_OPEN_FOR     ?= 180s
 FLEET_LATENCY_BIDS ?= 500
 
 ## loadtest-fleet: three hub processes on one PostgreSQL with NATS: FLEET_BIDDERS bidders with NATS restarted
 ## and one hub SIGKILLed mid-run, then cross-hub latency with NATS and with polling only (README, "Many hubs")
 loadtest-fleet: test-deps
-	HOTROW_FLEET_BIDDERS=$(FLEET_BIDDERS) HOTROW_FLEET_AUCTION_FOR=$(FLEET_AUCTION_FOR) \
+	HOTROW_FLEET_BIDDERS=$(FLEET_BIDDERS) HOTROW_FLEET_AUCTION_FOR=$(FLEET_AUCTION_FOR) HOTROW_FLEET_OPEN_FOR=$(FLEET_OPEN_FOR) \
 	HOTROW_FLEET_LATENCY_BIDS=$(FLEET_LATENCY_BIDS) \
 	$(GO) test -count=1 -timeout 30m -run '^TestFleet' -v ./server/
 

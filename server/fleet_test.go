@@ -19,6 +19,7 @@ import (
 //
 //	HOTROW_FLEET_BIDDERS        bidders over the three hubs (default 300)
 //	HOTROW_FLEET_AUCTION_FOR    how long the auction runs (default 15s)
+//	HOTROW_FLEET_OPEN_FOR       time to open the sockets before it starts (default 0)
 //	HOTROW_FLEET_LATENCY_BIDS   bids measured by the latency probe (default 100)
 
 func envOr[T any](t *testing.T, name string, def T, parse func(string) (T, error)) T {
@@ -65,6 +66,7 @@ func urls(hubs []*childHub) []string {
 func TestFleetThreeHubsNATSFaults(t *testing.T) {
 	bidders := envOr(t, "HOTROW_FLEET_BIDDERS", 300, strconv.Atoi)
 	auctionFor := envOr(t, "HOTROW_FLEET_AUCTION_FOR", 15*time.Second, time.ParseDuration)
+	openFor := envOr(t, "HOTROW_FLEET_OPEN_FOR", 0, time.ParseDuration)
 	dsn := testpg.DSN(t)
 	pgStore(t, dsn) // migrated once, before the hubs start
 	ns := testnats.Start(t, nil)
@@ -79,10 +81,11 @@ func TestFleetThreeHubsNATSFaults(t *testing.T) {
 	}
 	var progress logWriter
 	progress.t = t
-	ctx, cancel := context.WithTimeout(context.Background(), auctionFor+4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), openFor+auctionFor+4*time.Minute)
 	defer cancel()
 	rep, err := loadtest.Run(ctx, loadtest.Config{URLs: urls(hubs), Bidders: bidders, BidsPerBidder: 2,
-		AuctionFor: auctionFor, Timeout: auctionFor + 3*time.Minute, Progress: &progress, Seed: 12, Faults: faults})
+		AuctionFor: auctionFor, OpenFor: openFor, Timeout: openFor + auctionFor + 3*time.Minute,
+		Progress: &progress, Seed: 12, Faults: faults})
 	if err != nil {
 		t.Fatal(err)
 	}

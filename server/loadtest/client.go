@@ -266,9 +266,9 @@ func (c *client) handle(f *frame) {
 }
 
 // reconnect finds another hub (the next ones after the lost one, in turn)
-// and re-joins with since; it tries for up to a minute.
+// and re-joins with since; it tries for up to two minutes.
 func (c *client) reconnect() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	start := time.Now()
 	c.mu.Lock()

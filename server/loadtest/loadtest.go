@@ -30,6 +30,10 @@ type Config struct {
 	BidsPerBidder int           // accepted bids each bidder aims for
 	MaxTries      int           // bids a bidder sends at most (default 20 × BidsPerBidder)
 	AuctionFor    time.Duration // how long the auction runs
+	// OpenFor is the least time from creating the auction to its start,
+	// for the sockets to join it (otherwise three times the dialling, at
+	// least 3s): joining thousands takes longer than dialling them.
+	OpenFor time.Duration
 	Timeout       time.Duration // the whole run's bound
 	Progress      io.Writer     // progress lines; nil for none
 	Seed          uint64        // for the bid amounts; 0 picks one
@@ -56,6 +60,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.BidsPerBidder, "bids", 2, "accepted bids each bidder aims for (it raises after each bid_too_low)")
 	fs.IntVar(&cfg.MaxTries, "max-tries", 0, "bids a bidder sends at most (default 20 × -bids)")
 	fs.DurationVar(&cfg.AuctionFor, "auction-for", 15*time.Second, "how long the auction runs (bidding must fit in it)")
+	fs.DurationVar(&cfg.OpenFor, "open-for", 0, "the least time from creating the auction to its start, for the sockets to join (0: three times the dialling, at least 3s)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "give up after this long")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed for bid amounts (0: random)")
 	latency := fs.Bool("latency", false, "instead: measure send-to-receipt latency of one bidder's events on its own hub and on the others (needs two or more -url)")
@@ -120,7 +125,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	id := fmt.Sprintf("lt-%d", time.Now().UnixNano())
 	room := "auction:" + id
-	startsAt := time.Now().Add(max(3*time.Second, 3*time.Since(start))).UTC().Truncate(time.Millisecond)
+	startsAt := time.Now().Add(max(3*time.Second, 3*time.Since(start), cfg.OpenFor)).UTC().Truncate(time.Millisecond)
 	endsAt, err := createAuction(ctx, cfg.URLs[0], id, startsAt, cfg.AuctionFor)
 	if err != nil {
 		return nil, err
