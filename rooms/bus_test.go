@@ -310,3 +310,29 @@ func TestBusSubscriptionFollowsTheRoom(t *testing.T) {
 		t.Fatalf("%d subscriptions after the room retired", n)
 	}
 }
+
+// A room whose subscribers left retires on time even while other hubs keep
+// committing to it over the bus, and unsubscribes.
+func TestBusTrafficDoesNotKeepAnUnwatchedRoom(t *testing.T) {
+	w := newWorld(t)
+	w.create()
+	bus := newMemBus()
+	a := w.hub(rooms.Config{Bus: bus, IdleTimeout: 30 * time.Second})
+	b := w.hub(rooms.Config{Bus: bus})
+	s, bidder := &sub{name: "s"}, &sub{name: "bidder"}
+	join(t, a, s, nil)
+	if err := a.Leave(context.Background(), room, s, "", false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "idle timer", func() bool { return w.clk.Timers() == 2 })
+	w.clk.Advance(20 * time.Second)
+	mustAck(t, bid(t, b, bidder, "bob", "b1", "100.00")) // reaches A's room on the bus
+	waitFor(t, "A to take v2 from the bus", func() bool {
+		return counter(t, a.prom, "hotrow_bus_received_total", "outcome", "delivered") == 1
+	})
+	w.clk.Advance(10 * time.Second) // 30s after the leave
+	waitFor(t, "retire", func() bool { return a.Live() == 0 })
+	if n := bus.subscribers(room); n != 0 {
+		t.Fatalf("%d subscriptions after the room retired", n)
+	}
+}

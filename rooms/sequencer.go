@@ -107,8 +107,10 @@ func (s *sequencer) run() {
 			s.handle(req)
 			s.upkeep()
 			// Activity postpones retirement: the idle time counts from the
-			// last message handled.
-			if s.idle != nil {
+			// last message handled. Other hubs' commits arriving on the bus
+			// are not this hub's activity: a room nobody here watches any
+			// more retires (and unsubscribes) however busy it is elsewhere.
+			if s.idle != nil && req.kind != reqBus {
 				s.idle.Stop()
 				s.idle = nil
 			}

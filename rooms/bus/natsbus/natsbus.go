@@ -134,6 +134,8 @@ func Connect(cfg Config) (*Bus, error) {
 func options(cfg Config, b *Bus) ([]nats.Option, error) {
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
+		// A hub has its own events and batches already.
+		nats.NoEcho(),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(cfg.ReconnectWait),
