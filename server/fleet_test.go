@@ -169,4 +169,6 @@ func TestFleetLatencyNATSVersusPolling(t *testing.T) {
 	}
 }
 
-func fmtMS(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms" }
+func fmtMS(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+}

@@ -33,10 +33,10 @@ type Config struct {
 	// OpenFor is the least time from creating the auction to its start,
 	// for the sockets to join it (otherwise three times the dialling, at
 	// least 3s): joining thousands takes longer than dialling them.
-	OpenFor time.Duration
-	Timeout       time.Duration // the whole run's bound
-	Progress      io.Writer     // progress lines; nil for none
-	Seed          uint64        // for the bid amounts; 0 picks one
+	OpenFor  time.Duration
+	Timeout  time.Duration // the whole run's bound
+	Progress io.Writer     // progress lines; nil for none
+	Seed     uint64        // for the bid amounts; 0 picks one
 	// Faults are done during the bidding, each once, at its time after the
 	// bidding starts (a test harness restarting NATS or killing a hub).
 	// Clients whose hub goes away re-join another with since.
