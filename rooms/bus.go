@@ -83,10 +83,19 @@ func (r *Registry) fromBus(s *sequencer, m BusEvent) {
 	s.refs++
 	r.mu.Unlock()
 	defer r.release(s)
-	select {
-	case s.inbox <- request{kind: reqBus, ev: &ev}:
-	default:
+	if !s.offerBus(request{kind: reqBus, ev: &ev}) {
 		r.m.received(recvDropped)
+	}
+}
+
+// offerBus queues req without waiting, reporting false when the inbox is
+// full.
+func (s *sequencer) offerBus(req request) bool {
+	select {
+	case s.inbox <- req:
+		return true
+	default:
+		return false
 	}
 }
 
