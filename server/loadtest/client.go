@@ -266,23 +266,28 @@ func (c *client) handle(f *frame) {
 }
 
 // reconnect finds another hub (the next ones after the lost one, in turn)
-// and re-joins with since; it tries for up to two minutes.
+// and re-joins with since, until it succeeds or the run ends. A room busy
+// with everyone's bids may refuse joins for a while (unavailable): it backs
+// off up to a second between tries.
 func (c *client) reconnect() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := c.run
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	start := time.Now()
 	c.mu.Lock()
 	lost := c.cur
 	c.mu.Unlock()
+	var last error
 	for attempt := 1; ctx.Err() == nil; attempt++ {
 		next := (lost + attempt) % len(c.urls)
 		if next == lost && len(c.urls) > 1 {
 			continue
 		}
-		if err := c.rejoin(ctx, lost, next, start); err == nil {
+		if last = c.rejoin(ctx, lost, next, start); last == nil {
 			return
 		}
-		t := time.NewTimer(time.Duration(min(attempt, 10)) * 50 * time.Millisecond)
+		t := time.NewTimer(time.Duration(min(attempt, 20)) * 50 * time.Millisecond)
 		select {
 		case <-ctx.Done():
 		case <-t.C:
@@ -290,7 +295,7 @@ func (c *client) reconnect() {
 		t.Stop()
 	}
 	c.mu.Lock()
-	c.errors = append(c.errors, fmt.Sprintf("could not reconnect after losing %s: %v", c.urls[lost], ctx.Err()))
+	c.errors = append(c.errors, fmt.Sprintf("could not reconnect after losing %s: %v (last try: %v)", c.urls[lost], ctx.Err(), last))
 	c.mu.Unlock()
 }
 
