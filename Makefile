@@ -89,7 +89,7 @@ image-local:
 
 FLEET_BIDDERS      ?= 3000
 FLEET_AUCTION_FOR  ?= 60s
-FLEET_OPEN_FOR     ?= 180s
+FLEET_OPEN_FOR     ?= 120s
 FLEET_LATENCY_BIDS ?= 500
 
 ## loadtest-fleet: three hub processes on one PostgreSQL with NATS: FLEET_BIDDERS bidders with NATS restarted

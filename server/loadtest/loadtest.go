@@ -157,12 +157,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	rep.Sent, rep.Accepted, rep.Rejected, rep.RejectReasons = int(t.sent.Load()), len(t.acks), int(t.rejected.Load()), t.reasons
 	rep.Resends, rep.ResendsOK = t.resends, t.resendOK
-	final, down := getAuction(ctx, cfg.URLs, id)
+	// The outcome is read even when the run's time ran out, so the report
+	// says what went wrong rather than only that time did.
+	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer rcancel()
+	final, down := getAuction(rctx, cfg.URLs, id)
 	if len(final) == 0 {
 		return nil, fmt.Errorf("no hub answers for the final state: %w", errNoHub)
 	}
 	rep.HubsDown = down
-	bids, err := getBids(ctx, final[0].url, id)
+	bids, err := getBids(rctx, final[0].url, id)
 	if err != nil {
 		return nil, err
 	}
