@@ -84,14 +84,6 @@ func (b *memBus) subscribers(room string) int {
 	return len(b.subs[room])
 }
 
-func (b *memBus) take() []rooms.BusEvent {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := b.held
-	b.held = nil
-	return out
-}
-
 // countingLog counts the version polls a registry makes.
 type countingLog struct {
 	rooms.Log

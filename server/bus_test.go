@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -189,4 +188,3 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-var _ = json.Marshal
