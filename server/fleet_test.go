@@ -19,7 +19,7 @@ import (
 //
 //	HOTROW_FLEET_BIDDERS        bidders over the three hubs (default 300)
 //	HOTROW_FLEET_AUCTION_FOR    how long the auction runs (default 15s)
-//	HOTROW_FLEET_OPEN_FOR       time to open the sockets before it starts (default 0)
+//	HOTROW_FLEET_OPEN_FOR       time to open the sockets before it starts (default 10s)
 //	HOTROW_FLEET_LATENCY_BIDS   bids measured by the latency probe (default 100)
 
 func envOr[T any](t *testing.T, name string, def T, parse func(string) (T, error)) T {
@@ -66,7 +66,7 @@ func urls(hubs []*childHub) []string {
 func TestFleetThreeHubsNATSFaults(t *testing.T) {
 	bidders := envOr(t, "HOTROW_FLEET_BIDDERS", 300, strconv.Atoi)
 	auctionFor := envOr(t, "HOTROW_FLEET_AUCTION_FOR", 15*time.Second, time.ParseDuration)
-	openFor := envOr(t, "HOTROW_FLEET_OPEN_FOR", 0, time.ParseDuration)
+	openFor := envOr(t, "HOTROW_FLEET_OPEN_FOR", 10*time.Second, time.ParseDuration)
 	dsn := testpg.DSN(t)
 	pgStore(t, dsn) // migrated once, before the hubs start
 	ns := testnats.Start(t, nil)

@@ -147,6 +147,7 @@ func (r *Report) check(acks []ack, final []hubState, bids []bidRow, clients []*c
 	// What every client saw.
 	var ref []seenEvent
 	var refUser string
+	var refAt int64
 	same, gapless, neverDown := true, true, true
 	var detailSame, detailGap, detailDown string
 	for _, c := range clients {
@@ -170,10 +171,10 @@ func (r *Report) check(acks []ack, final []hubState, bids []bidRow, clients []*c
 		}
 		// Compare every client's history with the first one's.
 		if ref == nil {
-			ref, refUser = evs, c.user
+			ref, refUser, refAt = evs, c.user, joinedAt
 			continue
 		}
-		if !sameTail(ref, evs) && same {
+		if !sameTail(ref, refAt, evs, joinedAt) && same {
 			same = false
 			detailSame = fmt.Sprintf("%s and %s disagree", refUser, c.user)
 		}
@@ -184,13 +185,18 @@ func (r *Report) check(acks []ack, final []hubState, bids []bidRow, clients []*c
 	r.add("a resent bid id gets the same ack", r.ResendsOK, "%d resends", r.Resends)
 }
 
-// sameTail reports whether a and b agree on every version both hold and end
-// at the same version.
-func sameTail(a, b []seenEvent) bool {
-	if len(a) == 0 || len(b) == 0 {
-		return len(a) == len(b)
+// sameTail reports whether two clients, joined at aAt and bAt with events
+// a and b since, agree on every version both hold and end at the same
+// version (a client that joined last, with no event since, ends where it
+// joined).
+func sameTail(a []seenEvent, aAt int64, b []seenEvent, bAt int64) bool {
+	end := func(evs []seenEvent, at int64) int64 {
+		if len(evs) == 0 {
+			return at
+		}
+		return evs[len(evs)-1].Version
 	}
-	if a[len(a)-1].Version != b[len(b)-1].Version {
+	if end(a, aAt) != end(b, bAt) {
 		return false
 	}
 	byVersion := make(map[int64]seenEvent, len(a))

@@ -23,14 +23,14 @@ import (
 	"hotrow/rooms/bus/natsbus"
 )
 
-// roundTrip checks that a bus made with cfg connects and carries an event
-// to itself through the server.
+// roundTrip checks that two buses made with cfg connect and carry an event
+// from one to the other through the server (a bus does not get its own).
 func roundTrip(t *testing.T, cfg natsbus.Config) {
 	t.Helper()
-	b := connect(t, cfg)
-	waitFor(t, "the connection", b.Up)
+	b, sub := connect(t, cfg), connect(t, cfg)
+	waitFor(t, "the connections", func() bool { return b.Up() && sub.Up() })
 	var got inbox
-	if _, err := b.SubscribeEvents("auction:auth", got.add); err != nil {
+	if _, err := sub.SubscribeEvents("auction:auth", got.add); err != nil {
 		t.Fatal(err)
 	}
 	// Published until received: the subscription reaches the server
