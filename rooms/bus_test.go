@@ -84,17 +84,6 @@ func (b *memBus) subscribers(room string) int {
 	return len(b.subs[room])
 }
 
-// countingLog counts the version polls a registry makes.
-type countingLog struct {
-	rooms.Log
-	versions atomic.Int64
-}
-
-func (l *countingLog) Versions(ctx context.Context, names []string) (map[string]int64, error) {
-	l.versions.Add(1)
-	return l.Log.Versions(ctx, names)
-}
-
 func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()

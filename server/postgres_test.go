@@ -45,7 +45,7 @@ func runLoad(t *testing.T, urls []string, bidders int) *loadtest.Report {
 	var progress logWriter
 	progress.t = t
 	rep, err := loadtest.Run(ctx, loadtest.Config{URLs: urls, Bidders: bidders, BidsPerBidder: 2,
-		AuctionFor: 12 * time.Second, OpenFor: 10 * time.Second, Timeout: 2 * time.Minute, Progress: &progress, Seed: 7})
+		AuctionFor: 12 * time.Second, Timeout: 2 * time.Minute, Progress: &progress, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
