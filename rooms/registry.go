@@ -200,7 +200,7 @@ func (r *Registry) Run(ctx context.Context) {
 	defer t.Stop()
 	// Ticks between two polls while the bus is up.
 	every := max(1, int(r.cfg.BusPollInterval/r.cfg.PollInterval))
-	ticks, wasUp := 0, false
+	ticks, wasUp := 0, r.cfg.Bus != nil && r.cfg.Bus.Up()
 	for {
 		select {
 		case <-ctx.Done():
