@@ -35,7 +35,11 @@ type room struct {
 	view       map[string]*presence  // every present user, as shown
 	changed    map[string]struct{}
 	gone       map[string]struct{}
-	newcomers  map[*Conn]struct{} // get a full frame at the next tick
+	newcomers  map[*Conn]struct{}  // get a full frame at the next tick
+	busSeen    map[string]busUser  // users of other hubs, as their batches showed them (bus.go)
+	busOut     map[string]struct{} // local users to publish at the next tick
+	busLeft    map[string]struct{} // local users gone from this hub, to publish
+	busCancel  func()              // touched only by the room goroutine
 	polling    bool
 	pollAgain  bool
 	stopped    bool
@@ -66,7 +70,8 @@ func newRoom(s *Service, name string) *room {
 	r := &room{svc: s, name: name, quit: make(chan struct{}), kick: make(chan struct{}, 1),
 		local: map[*Conn]*member{}, localUsers: map[string]int{}, remote: map[string]remoteUser{},
 		view: map[string]*presence{}, changed: map[string]struct{}{}, gone: map[string]struct{}{},
-		newcomers: map[*Conn]struct{}{}}
+		newcomers: map[*Conn]struct{}{}, busSeen: map[string]busUser{}, busOut: map[string]struct{}{},
+		busLeft: map[string]struct{}{}}
 	// The timers are armed here, before the goroutine starts, so a test
 	// that advances a fake clock right after Join fires them.
 	r.nextTick = now.Add(s.cfg.Tick)
@@ -98,6 +103,7 @@ func (r *room) join(c *Conn) {
 		}
 	}
 	r.newcomers[c] = struct{}{}
+	r.noteLocal(c.user)
 	r.unlock()
 	r.svc.w.upsert(c.item(r.name, nil, now))
 	r.pollSoon()
@@ -114,6 +120,7 @@ func (r *room) leave(c *Conn) {
 	r.localUsers[c.user]--
 	if r.localUsers[c.user] <= 0 {
 		delete(r.localUsers, c.user)
+		r.noteLeft(c.user)
 		r.userLeftHere(c.user)
 	}
 	r.unlock()
@@ -125,6 +132,11 @@ func (r *room) leave(c *Conn) {
 func (r *room) userLeftHere(user string) {
 	if ru, ok := r.remote[user]; ok {
 		r.view[user] = &presence{name: ru.name, pos: ru.pos, at: ru.at}
+		r.changed[user] = struct{}{}
+		return
+	}
+	if bu, ok := r.busSeen[user]; ok {
+		r.view[user] = &presence{name: bu.name, pos: bu.pos, at: bu.at}
 		r.changed[user] = struct{}{}
 		return
 	}
@@ -156,6 +168,7 @@ func (r *room) move(c *Conn, pos json.RawMessage) error {
 	p := r.view[c.user]
 	p.pos, p.at, p.name = pos, now, c.name
 	r.changed[c.user] = struct{}{}
+	r.noteLocal(c.user)
 	r.unlock()
 	r.svc.w.upsert(c.item(r.name, pos, now))
 	return nil
@@ -174,6 +187,8 @@ func (r *room) run() {
 		r.tickT.Stop()
 		r.pollT.Stop()
 	}()
+	r.subscribeBus()
+	defer r.unsubscribeBus()
 	for {
 		select {
 		case <-r.quit:
@@ -206,12 +221,16 @@ func (r *room) tick() bool {
 	r.tickT = c.NewTimer(r.nextTick.Sub(now))
 
 	defer r.handled.Add(1)
+	// Published first: a room whose last member just left still tells the
+	// other hubs before it retires.
+	r.publishBatch()
 	if r.retireIfEmpty() {
 		return true
 	}
 	r.lock()
 	defer r.unlock()
 	r.expireRemote(now)
+	r.expireBus(now)
 	var delta []byte
 	if len(r.changed) > 0 || len(r.gone) > 0 {
 		users := sortedKeys(r.changed)
@@ -283,7 +302,7 @@ func (r *room) expireRemote(now time.Time) {
 	for u, ru := range r.remote {
 		if !ru.expires.After(now) {
 			delete(r.remote, u)
-			if r.localUsers[u] == 0 {
+			if r.localUsers[u] == 0 && !r.onBus(u, now) {
 				r.markGone(u)
 			}
 		}
@@ -359,7 +378,7 @@ func (r *room) applyPoll(items []Item) {
 		}
 	}
 	for u := range r.remote {
-		if _, still := seen[u]; !still && r.localUsers[u] == 0 {
+		if _, still := seen[u]; !still && r.localUsers[u] == 0 && !r.onBus(u, now) {
 			r.markGone(u)
 		}
 	}

@@ -46,8 +46,12 @@ type Config struct {
 	StoreTimeout time.Duration
 	// StoreWorkers bounds the store operations in flight. Default 8.
 	StoreWorkers int
-	Clock        clock.Clock
-	Logger       *slog.Logger
+	// Bus, when set, carries each room's batch to the other hubs at every
+	// tick (bus.go); nil leaves the store alone to share cursors between
+	// hubs.
+	Bus    Bus
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 func (c *Config) defaults() {
