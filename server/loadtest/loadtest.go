@@ -65,7 +65,7 @@ type Fault struct {
 func Main(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	urls := fs.String("url", "http://localhost:8080", "hub base URL; several comma-separated hubs share the bidders round-robin")
+	urls := fs.String("url", "http://localhost:8080", "hub base URL; several comma-separated hubs share the bidders round-robin (and, with -reconnect, take over the sockets of one that goes away)")
 	cfg := Config{Progress: stdout}
 	fs.IntVar(&cfg.Bidders, "bidders", 300, "bidders, each on its own socket")
 	fs.IntVar(&cfg.BidsPerBidder, "bids", 2, "accepted bids each bidder aims for (it raises after each bid_too_low)")
