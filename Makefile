@@ -4,7 +4,7 @@ ADDR    ?= :8080
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test test-go test-fuzz test-deps test-deploy test-dsql lint bench bench-go bench-dsql loadtest soak image image-local clean
+.PHONY: run build test test-go test-fuzz test-deps test-deploy test-dsql lint bench bench-go bench-dsql loadtest loadtest-fleet soak image image-local clean
 
 ## run: the hub on the embedded store, UI at http://localhost:8080
 run:
@@ -115,6 +115,18 @@ image-local:
 	cp /etc/ssl/certs/ca-certificates.crt bin/image-stage/etc/ssl/certs/
 	buildah --storage-driver vfs build --isolation chroot --pull=never --build-context build=bin/image-stage \
 		-f deploy/Dockerfile -t $(IMAGE) bin/image-context
+
+FLEET_BIDDERS      ?= 3000
+FLEET_AUCTION_FOR  ?= 60s
+FLEET_OPEN_FOR     ?= 120s
+FLEET_LATENCY_BIDS ?= 500
+
+## loadtest-fleet: three hub processes on one PostgreSQL with NATS: FLEET_BIDDERS bidders with NATS restarted
+## and one hub SIGKILLed mid-run, then cross-hub latency with NATS and with polling only (README, "Many hubs")
+loadtest-fleet: test-deps
+	HOTROW_FLEET_BIDDERS=$(FLEET_BIDDERS) HOTROW_FLEET_AUCTION_FOR=$(FLEET_AUCTION_FOR) HOTROW_FLEET_OPEN_FOR=$(FLEET_OPEN_FOR) \
+	HOTROW_FLEET_LATENCY_BIDS=$(FLEET_LATENCY_BIDS) \
+	$(GO) test -count=1 -timeout 30m -run '^TestFleet' -v ./server/
 
 clean:
 	rm -rf bin

@@ -23,10 +23,15 @@ type Event struct {
 	At      time.Time
 	Data    json.RawMessage
 	State   json.RawMessage // optional: the room's full state after the event
+
+	frame []byte // the encoded frame, when known (received from the bus)
 }
 
 // Frame encodes the event as the wire frame every subscriber receives.
 func (e Event) Frame() []byte {
+	if e.frame != nil {
+		return e.frame
+	}
 	return wire.Encode(wire.Event{Type: "event", Room: e.Room, Version: e.Version, Kind: e.Kind,
 		By: e.By, At: e.At.UTC(), Data: e.Data, State: e.State})
 }
@@ -64,7 +69,7 @@ func (f *EventFrame) NoState() []byte {
 			return
 		}
 		ev := f.ev
-		ev.State = nil
+		ev.State, ev.frame = nil, nil // a frame from the bus carries the state
 		f.noState = ev.Frame()
 	})
 	return f.noState

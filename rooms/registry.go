@@ -19,8 +19,15 @@ type Config struct {
 	// subscriber left and its last message was handled. Default 30s.
 	IdleTimeout time.Duration
 	// PollInterval is how often rooms with subscribers look for commits made
-	// by other hubs sharing the store. Default 250ms.
+	// by other hubs sharing the store, when there is no bus or while it is
+	// down. Default 250ms.
 	PollInterval time.Duration
+	// Bus, when set, carries committed events between hubs (see Bus); nil
+	// means this hub learns other hubs' commits by polling alone.
+	Bus Bus
+	// BusPollInterval is how often rooms poll while the bus is up: the
+	// safety net for events the bus lost. Default 2s.
+	BusPollInterval time.Duration
 	// InboxSize bounds each room's queue of pending messages; its storage
 	// grows with what is queued, not allocated up front. Default 1024.
 	InboxSize int
@@ -40,6 +47,9 @@ func (c *Config) defaults() {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 250 * time.Millisecond
+	}
+	if c.BusPollInterval <= 0 {
+		c.BusPollInterval = 2 * time.Second
 	}
 	if c.InboxSize <= 0 {
 		c.InboxSize = 1024
@@ -64,7 +74,7 @@ type Registry struct {
 	cfg   Config
 	kinds *Kinds
 	log   Log
-	rooms *prometheus.GaugeVec
+	m     *metrics
 
 	mu       sync.Mutex
 	live     map[string]*sequencer
@@ -74,27 +84,18 @@ type Registry struct {
 }
 
 // NewRegistry makes a registry for the given room kinds, reading the event
-// log through log. It registers hotrow_rooms{kind} on reg.
+// log through log. It registers hotrow_rooms{kind}, the events delivered by
+// source and the bus's counters (metrics.go) on reg.
 func NewRegistry(kinds *Kinds, log Log, reg prometheus.Registerer, cfg Config) *Registry {
 	cfg.defaults()
-	r := &Registry{
+	return &Registry{
 		cfg:   cfg,
 		kinds: kinds,
 		log:   log,
 		live:  map[string]*sequencer{},
 		stop:  make(chan struct{}),
-		rooms: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "hotrow_rooms",
-			Help: "Rooms with a running sequencer on this hub, by kind.",
-		}, []string{"kind"}),
+		m:     newMetrics(reg, kinds.Names()),
 	}
-	if reg != nil {
-		reg.MustRegister(r.rooms)
-	}
-	for _, k := range kinds.Names() {
-		r.rooms.WithLabelValues(k)
-	}
-	return r
 }
 
 // Kinds returns the room kinds this registry serves.
@@ -159,7 +160,7 @@ func (r *Registry) send(ctx context.Context, room string, req request) error {
 		s = newSequencer(r, room, kind, r.kinds.Get(kind).New(id))
 		r.live[room] = s
 		r.wg.Add(1)
-		r.rooms.WithLabelValues(kind).Inc()
+		r.m.rooms.WithLabelValues(kind).Inc()
 		go s.run()
 	}
 	s.refs++
@@ -188,16 +189,21 @@ func (r *Registry) retire(s *sequencer) bool {
 	if r.live[s.room] == s {
 		delete(r.live, s.room)
 	}
-	r.rooms.WithLabelValues(s.kind).Dec()
+	r.m.rooms.WithLabelValues(s.kind).Dec()
 	return true
 }
 
 // Run polls the store for commits other hubs made to rooms that have
-// subscribers here, so those rooms stay current even when idle locally. It
-// returns when ctx ends.
+// subscribers here, so those rooms stay current even when idle locally:
+// every PollInterval without a bus or while it is down, every
+// BusPollInterval while it is up, and once at once when it comes back up
+// (it may have lost events meanwhile). It returns when ctx ends.
 func (r *Registry) Run(ctx context.Context) {
 	t := time.NewTicker(r.cfg.PollInterval)
 	defer t.Stop()
+	// Ticks between two polls while the bus is up.
+	every := max(1, int(r.cfg.BusPollInterval/r.cfg.PollInterval))
+	ticks, wasUp := 0, r.cfg.Bus != nil && r.cfg.Bus.Up()
 	for {
 		select {
 		case <-ctx.Done():
@@ -205,7 +211,13 @@ func (r *Registry) Run(ctx context.Context) {
 		case <-r.stop:
 			return
 		case <-t.C:
-			r.pollOnce(ctx)
+			up := r.cfg.Bus != nil && r.cfg.Bus.Up()
+			ticks++
+			if !up || !wasUp || ticks >= every {
+				ticks = 0
+				r.pollOnce(ctx)
+			}
+			wasUp = up
 		}
 	}
 }

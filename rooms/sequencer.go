@@ -20,6 +20,7 @@ const (
 	reqMutate
 	reqSnapshot
 	reqCatchUp
+	reqBus
 )
 
 type request struct {
@@ -32,6 +33,7 @@ type request struct {
 	snap  chan snapshot
 	upto  int64
 	done  func(joined bool) // a join's outcome, for the hub
+	ev    *Event            // reqBus: another hub's commit, received on the bus
 }
 
 // joined reports a join's outcome to whoever asked for it.
@@ -63,10 +65,11 @@ type sequencer struct {
 	subscribers atomic.Int64 // how many, for Registry.Hot
 	activity    activity     // transaction attempts and conflicts over the last minute
 
-	subs     map[Subscriber]struct{}
-	broken   error // set when the room cannot be served (not found, store down)
-	deadline clock.Timer
-	idle     clock.Timer
+	subs      map[Subscriber]struct{}
+	busCancel func() // set while subscribed to the room on the bus
+	broken    error  // set when the room cannot be served (not found, store down)
+	deadline  clock.Timer
+	idle      clock.Timer
 }
 
 func newSequencer(r *Registry, room, kind string, e Engine) *sequencer {
@@ -83,6 +86,7 @@ func (s *sequencer) opCtx() (context.Context, context.CancelFunc) {
 func (s *sequencer) run() {
 	defer s.reg.wg.Done()
 	defer s.stopTimers()
+	defer s.unsubscribeBus()
 	ctx, cancel := s.opCtx()
 	v, err := s.engine.Load(ctx)
 	cancel()
@@ -110,8 +114,10 @@ func (s *sequencer) run() {
 			s.handleAll(batch)
 			s.upkeep()
 			// Activity postpones retirement: the idle time counts from the
-			// last message handled.
-			if s.idle != nil {
+			// last message handled. Other hubs' commits arriving on the bus
+			// are not this hub's activity: a room nobody here watches any
+			// more retires (and unsubscribes) however busy it is elsewhere.
+			if s.idle != nil && !onlyBus(batch) {
 				s.idle.Stop()
 				s.idle = nil
 			}
@@ -216,6 +222,8 @@ func (s *sequencer) handle(req request) {
 		req.snap <- snapshot{version: s.known.Load(), state: s.engine.State(s.clock().Now())}
 	case reqCatchUp:
 		s.fill(req.upto)
+	case reqBus:
+		s.deliver(*req.ev, sourceBus)
 	}
 }
 
@@ -301,6 +309,9 @@ func (s *sequencer) handleAll(batch []request) {
 // if it is due): a recovery with the events missed since a version when the
 // log still has them, else the full state, encoded once for all of them.
 func (s *sequencer) join(joins []request) {
+	// Subscribed first, so whatever commits after the catch-up below comes
+	// on the bus.
+	s.subscribeBus()
 	s.catchUp()
 	s.closeIfDue()
 	known := s.known.Load()
@@ -358,7 +369,10 @@ func (s *sequencer) mutate(m *Mutation) {
 	out := s.engine.Apply(ctx, m)
 	s.activity.add(s.clock().Now(), out.Tried, out.Retried)
 	if out.Event != nil {
-		s.deliver(*out.Event)
+		ev := *out.Event
+		ev.frame = ev.Frame() // encoded once, for the bus and the subscribers
+		s.publish(ev)
+		s.deliver(ev, sourceCommit)
 	}
 	if m.Reply == nil {
 		if out.Reject != nil {
@@ -377,19 +391,36 @@ func (s *sequencer) mutate(m *Mutation) {
 	m.Reply.Send(frame, false)
 }
 
-// deliver broadcasts a committed event, first filling any gap between the
-// newest version broadcast here and it from the log (commits of other hubs).
-func (s *sequencer) deliver(ev Event) {
+// deliver broadcasts a committed event that came from source (this hub's
+// commit or the bus), first filling any gap between the newest version
+// broadcast here and it from the log (commits of other hubs). An event
+// broadcast already is dropped.
+func (s *sequencer) deliver(ev Event, source string) {
 	if ev.Version <= s.known.Load() {
+		if source == sourceBus {
+			s.reg.m.received(recvDuplicate)
+		}
 		return
 	}
-	if ev.Version > s.known.Load()+1 && !s.fill(ev.Version-1) {
-		return
+	if ev.Version > s.known.Load()+1 {
+		if source == sourceBus {
+			s.reg.m.gapFills.Inc()
+		}
+		if !s.fill(ev.Version - 1) {
+			if source == sourceBus {
+				s.reg.m.received(recvDropped)
+			}
+			return
+		}
 	}
-	s.broadcast(ev)
+	if source == sourceBus {
+		s.reg.m.received(recvDelivered)
+	}
+	s.broadcast(ev, source)
 }
 
-func (s *sequencer) broadcast(ev Event) {
+func (s *sequencer) broadcast(ev Event, source string) {
+	s.reg.m.delivered.WithLabelValues(source).Inc()
 	err := s.engine.Observe(ev)
 	s.known.Store(ev.Version)
 	frame := NewEventFrame(ev)
@@ -454,7 +485,7 @@ func (s *sequencer) fill(upto int64) bool {
 					err = fmt.Errorf("event log of %s has version %d after %d", s.room, ev.Version, s.known.Load())
 					break
 				}
-				s.broadcast(ev)
+				s.broadcast(ev, sourceLog)
 			}
 			if err == nil && s.known.Load() >= upto {
 				return true

@@ -22,6 +22,7 @@ import (
 	"hotrow/internal/ratelimit"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
+	"hotrow/rooms/bus/natsbus"
 	"hotrow/rooms/cursors"
 	"hotrow/rooms/schema"
 	"hotrow/txn"
@@ -42,6 +43,7 @@ type app struct {
 	rooms   *rooms.Registry
 	hub     *hub.Hub
 	cursors *cursors.Service
+	bus     *natsbus.Bus // nil without NATS_URL
 	handler http.Handler
 
 	ready   atomic.Bool
@@ -62,8 +64,25 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 	if err != nil {
 		return nil, err
 	}
-	a.rooms = rooms.NewRegistry(kinds, st, a.metrics, rooms.Config{PollInterval: cfg.PollInterval,
-		MaxReplay: int64(cfg.MaxReplay), Clock: clk, Logger: log})
+	if cfg.NATS.URL != "" {
+		a.bus, err = natsbus.Connect(natsbus.Config{URL: cfg.NATS.URL, Name: cfg.HubID, SubjectPrefix: cfg.NATS.SubjectPrefix,
+			CredsFile: cfg.NATS.CredsFile, NKeyFile: cfg.NATS.NKeyFile, User: cfg.NATS.User, Password: cfg.NATS.Password,
+			Token: cfg.NATS.Token, TLSCAFile: cfg.NATS.TLSCAFile, TLSCertFile: cfg.NATS.TLSCertFile, TLSKeyFile: cfg.NATS.TLSKeyFile,
+			Logger: log, Registerer: a.metrics})
+		if err != nil {
+			return nil, fmt.Errorf("configuring the NATS bus (NATS_URL): %w", err)
+		}
+	} else {
+		log.Info("bus: none (one hub, or hubs that learn each other's commits by polling; set NATS_URL for NATS)")
+	}
+	rcfg := rooms.Config{PollInterval: cfg.PollInterval, BusPollInterval: cfg.BusPollInterval,
+		MaxReplay: int64(cfg.MaxReplay), Clock: clk, Logger: log}
+	ccfg := cursors.Config{HubID: cfg.HubID, Tick: cfg.CursorTick, TTL: cfg.CursorTTL,
+		WriteInterval: cfg.CursorWriteInterval, PollInterval: cfg.CursorPollInterval, Clock: clk, Logger: log}
+	if a.bus != nil {
+		rcfg.Bus, ccfg.Bus = a.bus, a.bus
+	}
+	a.rooms = rooms.NewRegistry(kinds, st, a.metrics, rcfg)
 
 	verifier, err := newVerifier(cfg, kinds, clk)
 	if err != nil {
@@ -84,11 +103,10 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 			origins = append(origins, o)
 		}
 	}
-	a.cursors = cursors.New(cs, a.metrics, cursors.Config{HubID: cfg.HubID, Tick: cfg.CursorTick, TTL: cfg.CursorTTL,
-		WriteInterval: cfg.CursorWriteInterval, PollInterval: cfg.CursorPollInterval, Clock: clk, Logger: log,
-		// An auction's watchers share no cursors: the room shows a count.
-		// Schema documents list up to cursors.DefaultListed collaborators.
-		Listed: map[string]int{auction.Kind: 0}})
+	// An auction's watchers share no cursors: the room shows a count.
+	// Schema documents list up to cursors.DefaultListed collaborators.
+	ccfg.Listed = map[string]int{auction.Kind: 0}
+	a.cursors = cursors.New(cs, a.metrics, ccfg)
 	a.hub = hub.New(a.rooms, a.metrics, hub.Config{HubID: cfg.HubID, Server: "hotrow/" + version,
 		Auth: verifier, AllowOrigins: origins, Clock: clk, Logger: log, Cursors: a.cursors,
 		RateLimit: offIfZero(cfg.WSMsgRate), RateBurst: float64(cfg.WSMsgBurst),
@@ -122,7 +140,9 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 // readyzPingTimeout bounds the store ping of /readyz and of each scrape.
 const readyzPingTimeout = 2 * time.Second
 
-// readyz is 200 while the hub takes sockets and the store answers.
+// readyz is 200 while the hub takes sockets and the store answers. It
+// reports the bus too, but a bus that is down does not make the hub unready:
+// rooms stay correct by polling, only later (DESIGN decision 10).
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	if !a.ready.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
@@ -134,7 +154,18 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable", "error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "store": a.store.Name()})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "store": a.store.Name(), "bus": a.busStatus()})
+}
+
+// busStatus says what /readyz reports of the bus.
+func (a *app) busStatus() string {
+	if a.bus == nil {
+		return "none"
+	}
+	if a.bus.Up() {
+		return "nats: " + a.bus.Status()
+	}
+	return fmt.Sprintf("nats: %s; polling every %s meanwhile", a.bus.Status(), a.cfg.PollInterval)
 }
 
 // shutdown drains the hub: readiness goes false, no new sockets, the
@@ -154,6 +185,9 @@ func (a *app) shutdown(ctx context.Context) error {
 	err = errors.Join(err, a.cursors.Close(ctx))
 	a.stopBg()
 	<-a.bgDone
+	if a.bus != nil {
+		a.bus.Close()
+	}
 	return err
 }
 

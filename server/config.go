@@ -27,6 +27,7 @@ type config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	PollInterval    time.Duration
+	BusPollInterval time.Duration
 	MaxAttempts     int
 	AllowOrigins    string
 	MaxReplay       int
@@ -57,6 +58,7 @@ type config struct {
 
 	DynamoTable         string
 	DynamoEndpoint      string
+	DynamoShards        int
 	CursorTick          time.Duration
 	CursorTTL           time.Duration
 	CursorWriteInterval time.Duration
@@ -64,6 +66,21 @@ type config struct {
 
 	PingInterval time.Duration
 	PongWait     time.Duration
+	NATS         natsConfig
+}
+
+// natsConfig is the event bus between hubs: none without a URL.
+type natsConfig struct {
+	URL           string
+	SubjectPrefix string
+	CredsFile     string
+	NKeyFile      string
+	User          string
+	Password      string
+	Token         string
+	TLSCAFile     string
+	TLSCertFile   string
+	TLSKeyFile    string
 }
 
 func env(name, def string) string {
@@ -149,6 +166,8 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.PollInterval, err = envDuration("HOTROW_POLL_INTERVAL", 250*time.Millisecond)
 	keep(err)
+	c.BusPollInterval, err = envDuration("HOTROW_BUS_POLL_INTERVAL", 2*time.Second)
+	keep(err)
 	c.MaxAttempts, err = envInt("HOTROW_TXN_MAX_ATTEMPTS", 10)
 	keep(err)
 	c.MaxReplay, err = envInt("HOTROW_MAX_REPLAY", 1000)
@@ -164,6 +183,8 @@ func parseServeConfig(name string, args []string) (config, error) {
 	c.Migrate, err = envBool("HOTROW_MIGRATE", false)
 	keep(err)
 	c.DBPipeline, err = envBool("HOTROW_DB_PIPELINE", true)
+	keep(err)
+	c.DynamoShards, err = envInt("DYNAMODB_CURSOR_SHARDS", 16)
 	keep(err)
 	c.CursorTick, err = envDuration("HOTROW_CURSOR_TICK", 50*time.Millisecond)
 	keep(err)
@@ -238,7 +259,20 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.DurationVar(&c.HTTPIdleTimeout, "http-idle-timeout", c.HTTPIdleTimeout, "how long an idle keep-alive connection stays open (HOTROW_HTTP_IDLE_TIMEOUT)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("HOTROW_PPROF_ADDR", ""), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060; empty: off (HOTROW_PPROF_ADDR)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest graceful shutdown (HOTROW_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often watched rooms look for other hubs' commits (HOTROW_POLL_INTERVAL)")
+	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often watched rooms look for other hubs' commits without a bus or while it is down (HOTROW_POLL_INTERVAL)")
+	fs.DurationVar(&c.BusPollInterval, "bus-poll-interval", c.BusPollInterval, "how often watched rooms poll while the NATS bus is up: the safety net (HOTROW_BUS_POLL_INTERVAL)")
+	fs.StringVar(&c.NATS.URL, "nats-url", env("NATS_URL", ""), "NATS server URL(s), comma-separated; empty means no bus between hubs (NATS_URL)")
+	fs.StringVar(&c.NATS.SubjectPrefix, "nats-subject-prefix", env("NATS_SUBJECT_PREFIX", "hotrow"), "first token of every NATS subject; hubs sharing rooms use the same (NATS_SUBJECT_PREFIX)")
+	fs.StringVar(&c.NATS.CredsFile, "nats-creds", env("NATS_CREDS", ""), "NATS credentials file, user JWT and seed (NATS_CREDS)")
+	fs.StringVar(&c.NATS.NKeyFile, "nats-nkey", env("NATS_NKEY", ""), "file holding a NATS user nkey seed (NATS_NKEY)")
+	fs.StringVar(&c.NATS.User, "nats-user", env("NATS_USER", ""), "NATS user name, with NATS_PASSWORD (NATS_USER)")
+	fs.StringVar(&c.NATS.TLSCAFile, "nats-tls-ca", env("NATS_TLS_CA", ""), "CA certificate file to verify the NATS server with (NATS_TLS_CA)")
+	fs.StringVar(&c.NATS.TLSCertFile, "nats-tls-cert", env("NATS_TLS_CERT", ""), "client certificate file for NATS, with -nats-tls-key (NATS_TLS_CERT)")
+	fs.StringVar(&c.NATS.TLSKeyFile, "nats-tls-key", env("NATS_TLS_KEY", ""), "client key file for NATS (NATS_TLS_KEY)")
+	// Secrets come from the environment only, never from flags that other
+	// users of the machine can read.
+	c.NATS.Password = env("NATS_PASSWORD", "")
+	c.NATS.Token = env("NATS_TOKEN", "")
 	fs.IntVar(&c.MaxAttempts, "txn-max-attempts", c.MaxAttempts, "attempts per message before giving up (HOTROW_TXN_MAX_ATTEMPTS)")
 	fs.IntVar(&c.MaxReplay, "max-replay", c.MaxReplay, "most events a join with since is answered with; further behind, the full state (HOTROW_MAX_REPLAY)")
 	fs.IntVar(&c.IDWindow, "id-window", c.IDWindow, "versions per room whose message ids and acks stay in memory (HOTROW_ID_WINDOW)")
@@ -249,6 +283,7 @@ func parseServeConfig(name string, args []string) (config, error) {
 	}
 	fs.StringVar(&c.DynamoTable, "dynamodb-table", env("DYNAMODB_TABLE", ""), "DynamoDB table for cursors; empty keeps them in memory (DYNAMODB_TABLE)")
 	fs.StringVar(&c.DynamoEndpoint, "dynamodb-endpoint", env("DYNAMODB_ENDPOINT", ""), "DynamoDB endpoint URL, e.g. dynalite's (DYNAMODB_ENDPOINT)")
+	fs.IntVar(&c.DynamoShards, "dynamodb-cursor-shards", c.DynamoShards, "partition keys each room's cursor items spread over, 1-256; the same on every hub (DYNAMODB_CURSOR_SHARDS)")
 	fs.DurationVar(&c.CursorTick, "cursor-tick", c.CursorTick, "at most one cursors frame per room per tick (HOTROW_CURSOR_TICK)")
 	fs.DurationVar(&c.CursorTTL, "cursor-ttl", c.CursorTTL, "a stored cursor's lifetime without refresh (HOTROW_CURSOR_TTL)")
 	fs.DurationVar(&c.CursorWriteInterval, "cursor-write-interval", c.CursorWriteInterval, "at most one cursor store write per user and room per interval (HOTROW_CURSOR_WRITE_INTERVAL)")
@@ -260,6 +295,9 @@ func parseServeConfig(name string, args []string) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.DynamoShards < 1 || c.DynamoShards > 256 {
+		return c, fmt.Errorf("DYNAMODB_CURSOR_SHARDS=%d: want 1 to 256", c.DynamoShards)
 	}
 	switch {
 	case *region != "":

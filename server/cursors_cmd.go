@@ -11,8 +11,9 @@ import (
 )
 
 // cursorsCommand is `hotrow cursors create-table`: it creates the DynamoDB
-// table named by DYNAMODB_TABLE (safe to run again). Turning on TTL on
-// expires_at is a deploy step (see the README).
+// table named by DYNAMODB_TABLE and turns TTL on for expires_at (safe to
+// run again). On an endpoint without TTL (dynalite) it says so and still
+// succeeds: the table works, expired items are filtered on read.
 func cursorsCommand(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create-table" {
 		return errors.New("usage: hotrow cursors create-table [-dynamodb-table T] [-dynamodb-endpoint URL]")
@@ -35,9 +36,19 @@ func cursorsCommand(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("creating table %s: %w", cfg.DynamoTable, err)
 	}
 	if created {
-		fmt.Fprintf(stdout, "created table %s (partition key room, sort key member); now enable TTL on expires_at\n", cfg.DynamoTable)
+		fmt.Fprintf(stdout, "created table %s (partition key room#shard, sort key member)\n", cfg.DynamoTable)
 	} else {
 		fmt.Fprintf(stdout, "table %s already exists\n", cfg.DynamoTable)
+	}
+	switch res, err := dynamo.EnsureTTL(ctx, client, cfg.DynamoTable); {
+	case errors.Is(err, dynamo.ErrTTLUnsupported):
+		fmt.Fprintf(stderr, "warning: TTL not turned on: %v\n", dynamo.ErrTTLUnsupported)
+	case err != nil:
+		return fmt.Errorf("turning TTL on: %w", err)
+	case res == dynamo.TTLTurnedOn:
+		fmt.Fprintf(stdout, "turned TTL on for %s.%s (DynamoDB finishes within the hour)\n", cfg.DynamoTable, dynamo.AttrExpiresAt)
+	default:
+		fmt.Fprintf(stdout, "TTL already on for %s.%s\n", cfg.DynamoTable, dynamo.AttrExpiresAt)
 	}
 	return nil
 }

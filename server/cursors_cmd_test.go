@@ -21,6 +21,11 @@ func TestCursorsCreateTableCommand(t *testing.T) {
 		if code := run(args, &out, &errOut); code != 0 || !strings.Contains(out.String(), want) {
 			t.Fatalf("run %d: exit %d, out %q, err %q; want %q", i+1, code, out.String(), errOut.String(), want)
 		}
+		// dynalite has no TTL calls: the command says so plainly and
+		// still succeeds.
+		if !strings.Contains(errOut.String(), "warning: TTL not turned on") || !strings.Contains(errOut.String(), "dynalite") {
+			t.Fatalf("run %d: stderr %q, want the warning that this endpoint lacks TTL", i+1, errOut.String())
+		}
 	}
 	var out, errOut bytes.Buffer
 	t.Setenv("DYNAMODB_TABLE", "")

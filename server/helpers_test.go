@@ -51,7 +51,18 @@ type testHub struct {
 
 func startHub(t testing.TB, st store, hubID string) *testHub {
 	t.Helper()
-	a, err := newApp(testConfig(hubID), st, cursors.NewMemStore(), testLogger(t), clock.Real{})
+	return startHubWith(t, st, cursors.NewMemStore(), hubID, nil)
+}
+
+// startHubWith starts a hub on st and cs, its test configuration changed by
+// mut (may be nil).
+func startHubWith(t testing.TB, st store, cs cursors.Store, hubID string, mut func(*config)) *testHub {
+	t.Helper()
+	cfg := testConfig(hubID)
+	if mut != nil {
+		mut(&cfg)
+	}
+	a, err := newApp(cfg, st, cs, testLogger(t), clock.Real{})
 	if err != nil {
 		t.Fatal(err)
 	}

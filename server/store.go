@@ -91,8 +91,8 @@ func openCursorStore(ctx context.Context, c config, log *slog.Logger) (cursors.S
 	if err != nil {
 		return nil, fmt.Errorf("configuring DynamoDB for cursors: %w", err)
 	}
-	log.Info("cursors: DynamoDB", "table", c.DynamoTable, "endpoint", c.DynamoEndpoint)
-	return dynamo.New(client, c.DynamoTable), nil
+	log.Info("cursors: DynamoDB", "table", c.DynamoTable, "endpoint", c.DynamoEndpoint, "shards", c.DynamoShards)
+	return dynamo.New(client, c.DynamoTable).WithShards(c.DynamoShards), nil
 }
 
 // awsRegion is the region for AWS clients other than DSQL's: -region,

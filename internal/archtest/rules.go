@@ -7,11 +7,12 @@
 package archtest
 
 // Stores are the adapters behind the interfaces rooms defines: the
-// transaction stores and, for cursors, the DynamoDB adapter. Only server
-// wires them in.
+// transaction stores, for cursors the DynamoDB adapter, and the NATS event
+// bus between hubs. Only server wires them in.
 var (
 	txnStores = []string{"hotrow/txn/memstore", "hotrow/txn/pgstore", "hotrow/txn/dsql"}
-	stores    = []string{"hotrow/txn/memstore", "hotrow/txn/pgstore", "hotrow/txn/dsql", "hotrow/rooms/cursors/dynamo"}
+	stores    = []string{"hotrow/txn/memstore", "hotrow/txn/pgstore", "hotrow/txn/dsql", "hotrow/rooms/cursors/dynamo",
+		"hotrow/rooms/bus/natsbus"}
 )
 
 // Rule forbids some packages to depend on others. Patterns are import
@@ -56,7 +57,7 @@ var Rules = []Rule{
 	},
 	{
 		Name:   "stores are adapters: they may import rooms and txn, never hub",
-		From:   txnStores,
+		From:   append(txnStores, "hotrow/rooms/bus/natsbus"),
 		Forbid: []string{"hotrow/hub/..."},
 		// rooms, which stores implement, imports the wire contract.
 		AllowIndirect: []string{"hotrow/hub/wire"},

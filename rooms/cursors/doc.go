@@ -27,6 +27,13 @@
 //     and deleted on leave. At most StoreWorkers operations are in flight.
 //     Rooms with members poll the store every PollInterval (default 1s, and
 //     at once on a join) to show users on other hubs and notice them gone.
+//   - Between hubs. With a Bus (NATS), each room publishes one batch per
+//     tick holding its local users who joined or moved and those who left
+//     this hub; other hubs merge it and show it at their next tick, so a
+//     collaborator elsewhere moves at the tick rate, not the poll rate. A
+//     user learnt from the bus stays present until the store shows them or
+//     3×PollInterval passes without news (bus.go). The store stays the
+//     record: a joining socket's first frame, a restarted hub.
 //   - Outage. When the store fails, cursors keep flowing between sockets on
 //     the same hub, failures are counted (hotrow_cursor_store_errors_total),
 //     writes are retried at the same bounded rate, and everything recovers

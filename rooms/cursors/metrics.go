@@ -14,6 +14,13 @@ const (
 	opPut    = "put"
 	opDelete = "delete"
 	opList   = "list"
+	opBus    = "bus" // publishing or decoding a batch on the bus
+)
+
+// Directions of hotrow_cursor_bus_batches_total.
+const (
+	dirSent     = "sent"
+	dirReceived = "received"
 )
 
 type metrics struct {
@@ -21,6 +28,8 @@ type metrics struct {
 	writes *prometheus.CounterVec
 	errors *prometheus.CounterVec
 	rooms  prometheus.Gauge
+
+	busBatches *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -35,21 +44,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"outcome"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotrow_cursor_store_errors_total",
-			Help: "Failed cursor store operations, by op (put, delete, list).",
+			Help: "Failed cursor store operations, by op (put, delete, list; bus: a batch that could not be published or read).",
 		}, []string{"op"}),
 		rooms: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotrow_cursor_rooms",
 			Help: "Rooms with cursor members on this hub.",
 		}),
+		busBatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotrow_cursor_bus_batches_total",
+			Help: "Cursor batches on the bus, by direction: sent (one per room per tick with local changes), received (from other hubs).",
+		}, []string{"direction"}),
 	}
+	m.busBatches.WithLabelValues(dirSent)
+	m.busBatches.WithLabelValues(dirReceived)
 	for _, o := range []string{outcomeOK, outcomeError, outcomeCoalesced} {
 		m.writes.WithLabelValues(o)
 	}
-	for _, o := range []string{opPut, opDelete, opList} {
+	for _, o := range []string{opPut, opDelete, opList, opBus} {
 		m.errors.WithLabelValues(o)
 	}
 	if reg != nil {
-		reg.MustRegister(m.frames, m.writes, m.errors, m.rooms)
+		reg.MustRegister(m.frames, m.writes, m.errors, m.rooms, m.busBatches)
 	}
 	return m
 }

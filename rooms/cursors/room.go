@@ -53,6 +53,10 @@ type room struct {
 	changed    map[string]struct{}   // listed users changed since the last frame
 	gone       map[string]struct{}   // users unlisted since the last frame
 	newcomers  map[*Conn]struct{}    // get a full frame at the next tick
+	busSeen    map[string]busUser    // users of other hubs, as their batches showed them (bus.go)
+	busOut     map[string]struct{}   // local users to publish at the next tick
+	busLeft    map[string]struct{}   // local users gone from this hub, to publish
+	busCancel  func()                // touched only by the room goroutine
 	polling    bool
 	pollAgain  bool
 	stopped    bool
@@ -85,7 +89,8 @@ func newRoom(s *Service, name string) *room {
 		maxListed: s.cfg.listed(name), countSent: -1,
 		local: map[*Conn]*member{}, localUsers: map[string]int{}, remote: map[string]remoteUser{},
 		view: map[string]*presence{}, listed: map[string]struct{}{}, changed: map[string]struct{}{},
-		gone: map[string]struct{}{}, newcomers: map[*Conn]struct{}{}}
+		gone: map[string]struct{}{}, newcomers: map[*Conn]struct{}{}, busSeen: map[string]busUser{},
+		busOut: map[string]struct{}{}, busLeft: map[string]struct{}{}}
 	// The timers are armed here, before the goroutine starts, so a test
 	// that advances a fake clock right after Join fires them.
 	r.nextTick = now.Add(s.cfg.Tick)
@@ -115,6 +120,7 @@ func (r *room) join(c *Conn) {
 		}
 	}
 	r.newcomers[c] = struct{}{}
+	r.noteLocal(c.user)
 	r.unlock()
 	r.svc.w.upsert(c.item(r.name, nil, now))
 	r.pollSoon()
@@ -131,6 +137,7 @@ func (r *room) leave(c *Conn) {
 	r.localUsers[c.user]--
 	if r.localUsers[c.user] <= 0 {
 		delete(r.localUsers, c.user)
+		r.noteLeft(c.user)
 		r.userLeftHere(c.user)
 	}
 	r.unlock()
@@ -143,6 +150,13 @@ func (r *room) userLeftHere(user string) {
 	if ru, ok := r.remote[user]; ok {
 		if p := r.view[user]; p != nil {
 			p.name, p.pos, p.at = ru.name, ru.pos, ru.at
+			r.touch(user)
+		}
+		return
+	}
+	if bu, ok := r.busSeen[user]; ok {
+		if p := r.view[user]; p != nil {
+			p.name, p.pos, p.at = bu.name, bu.pos, bu.at
 			r.touch(user)
 		}
 		return
@@ -218,6 +232,7 @@ func (r *room) move(c *Conn, pos json.RawMessage) error {
 	p := r.view[c.user]
 	p.pos, p.at, p.name = pos, now, c.name
 	r.touch(c.user)
+	r.noteLocal(c.user)
 	r.unlock()
 	r.svc.w.upsert(c.item(r.name, pos, now))
 	return nil
@@ -236,6 +251,8 @@ func (r *room) run() {
 		r.tickT.Stop()
 		r.pollT.Stop()
 	}()
+	r.subscribeBus()
+	defer r.unsubscribeBus()
 	for {
 		select {
 		case <-r.quit:
@@ -274,6 +291,9 @@ func (r *room) tick() bool {
 	r.tickT = c.NewTimer(r.nextTick.Sub(now))
 
 	defer r.handled.Add(1)
+	// Published first: a room whose last member just left still tells the
+	// other hubs before it retires.
+	r.publishBatch()
 	if r.retireIfEmpty() {
 		return true
 	}
@@ -284,6 +304,7 @@ func (r *room) tick() bool {
 	r.lock()
 	defer r.unlock()
 	r.expireRemote(now)
+	r.expireBus(now)
 	var delta []byte
 	if len(r.changed) > 0 || len(r.gone) > 0 {
 		delta = r.frame(sortedKeys(r.changed), sortedKeys(r.gone))
@@ -374,7 +395,7 @@ func (r *room) expireRemote(now time.Time) {
 	for u, ru := range r.remote {
 		if !ru.expires.After(now) {
 			delete(r.remote, u)
-			if r.localUsers[u] == 0 {
+			if r.localUsers[u] == 0 && !r.onBus(u, now) {
 				r.markGone(u)
 			}
 		}
@@ -452,7 +473,7 @@ func (r *room) applyPoll(items []Item) {
 		}
 	}
 	for u := range r.remote {
-		if _, still := seen[u]; !still && r.localUsers[u] == 0 {
+		if _, still := seen[u]; !still && r.localUsers[u] == 0 && !r.onBus(u, now) {
 			r.markGone(u)
 		}
 	}

@@ -57,8 +57,12 @@ type Config struct {
 	// a join storm grow with the joiners, not with their square. A joiner
 	// gets the count at once. Default 1s.
 	PresenceInterval time.Duration
-	Clock            clock.Clock
-	Logger           *slog.Logger
+	// Bus, when set, carries each room's batch to the other hubs at every
+	// tick (bus.go); nil leaves the store alone to share cursors between
+	// hubs.
+	Bus    Bus
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 func (c *Config) defaults() {

@@ -73,7 +73,7 @@ func (t *tally) bidder(ctx context.Context, cfg Config, room string, i int, c *c
 		amount := max(next, c.min()) + int64(rng.IntN(3))*100
 		bidID := fmt.Sprintf("%s-b%d", c.user, n)
 		t.sent.Add(1)
-		f, err := c.bid(ctx, room, bidID, amount)
+		f, _, err := c.bid(ctx, room, bidID, amount)
 		if err != nil {
 			t.mu.Lock()
 			t.violations = append(t.violations, err.Error())
@@ -114,7 +114,7 @@ func (t *tally) bidder(ctx context.Context, cfg Config, room string, i int, c *c
 
 // resend sends an acknowledged bid again: it must get the same ack.
 func (t *tally) resend(ctx context.Context, room string, c *client, first *ack) {
-	f, err := c.bid(ctx, room, first.id, first.amount)
+	f, _, err := c.bid(ctx, room, first.id, first.amount)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.resends++

@@ -30,32 +30,53 @@ type Config struct {
 	BidsPerBidder int           // accepted bids each bidder aims for
 	MaxTries      int           // bids a bidder sends at most (default 20 × BidsPerBidder)
 	AuctionFor    time.Duration // how long the auction runs
-	Timeout       time.Duration // the whole run's bound
-	Progress      io.Writer     // progress lines; nil for none
-	Seed          uint64        // for the bid amounts; 0 picks one
+	// OpenFor is the least time from creating the auction to its start,
+	// for the sockets to join it (otherwise three times the dialling, at
+	// least 3s): joining thousands takes longer than dialling them.
+	OpenFor  time.Duration
+	Timeout  time.Duration // the whole run's bound
+	Progress io.Writer     // progress lines; nil for none
+	Seed     uint64        // for the bid amounts; 0 picks one
 	// Reconnect survives faults: a socket that drops is dialled again and
-	// re-joined with since, and a bid without its final answer (no reply
-	// before the drop, or unavailable) is sent again with the same id. The
-	// invariants are checked all the same.
+	// re-joined with since, on the next hub of URLs in turn (on the same
+	// one again when there is only one, which may be restarting), and a bid
+	// without its final answer (no reply before the drop, or unavailable)
+	// is sent again with the same id. The invariants are checked all the
+	// same, and each re-join must have recovered what it missed. Without
+	// it a dropped socket is a violation.
 	Reconnect bool
 	// OnAccepted, when set, is called with the number of bids accepted so
 	// far after each acceptance (fault tests inject their fault by it).
 	OnAccepted func(n int)
+	// Faults are done during the bidding, each once, at its time after the
+	// bidding starts (a test harness restarting NATS or killing a hub).
+	// They need Reconnect for the sockets they cut to carry on.
+	Faults []Fault
+}
+
+// Fault is something done to the system under load.
+type Fault struct {
+	Name  string
+	After time.Duration
+	Do    func()
 }
 
 // Main parses flags and runs the load test, printing progress and the table.
 func Main(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	urls := fs.String("url", "http://localhost:8080", "hub base URL; several comma-separated hubs share the bidders round-robin")
+	urls := fs.String("url", "http://localhost:8080", "hub base URL; several comma-separated hubs share the bidders round-robin (and, with -reconnect, take over the sockets of one that goes away)")
 	cfg := Config{Progress: stdout}
 	fs.IntVar(&cfg.Bidders, "bidders", 300, "bidders, each on its own socket")
 	fs.IntVar(&cfg.BidsPerBidder, "bids", 2, "accepted bids each bidder aims for (it raises after each bid_too_low)")
 	fs.IntVar(&cfg.MaxTries, "max-tries", 0, "bids a bidder sends at most (default 20 × -bids)")
 	fs.DurationVar(&cfg.AuctionFor, "auction-for", 15*time.Second, "how long the auction runs (bidding must fit in it)")
+	fs.DurationVar(&cfg.OpenFor, "open-for", 0, "the least time from creating the auction to its start, for the sockets to join (0: three times the dialling, at least 3s)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "give up after this long")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed for bid amounts (0: random)")
-	fs.BoolVar(&cfg.Reconnect, "reconnect", false, "reconnect dropped sockets (re-join with since) and resend unanswered or unavailable bids with the same id")
+	fs.BoolVar(&cfg.Reconnect, "reconnect", false, "survive faults: a dropped socket is dialled again and re-joined with since, on the next -url in turn (the same one when there is only one), and a bid without its final answer (none before the drop, or unavailable) is sent again with the same id; without it a dropped socket is a violation")
+	latency := fs.Bool("latency", false, "instead: measure send-to-receipt latency of one bidder's events on its own hub and on the others (needs two or more -url)")
+	latBids := fs.Int("latency-bids", 200, "with -latency: bids measured")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +84,14 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		if u = strings.TrimSpace(u); u != "" {
 			cfg.URLs = append(cfg.URLs, strings.TrimSuffix(u, "/"))
 		}
+	}
+	if *latency {
+		rep, err := Latency(context.Background(), LatencyConfig{URLs: cfg.URLs, Bids: *latBids, Timeout: cfg.Timeout, Progress: stdout})
+		if err != nil {
+			return err
+		}
+		rep.Print(stdout, "latency")
+		return nil
 	}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -108,7 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	id := fmt.Sprintf("lt-%d", time.Now().UnixNano())
 	room := "auction:" + id
-	startsAt := time.Now().Add(max(3*time.Second, 3*time.Since(start))).UTC().Truncate(time.Millisecond)
+	startsAt := time.Now().Add(max(3*time.Second, 3*time.Since(start), cfg.OpenFor)).UTC().Truncate(time.Millisecond)
 	endsAt, err := createAuction(ctx, cfg.URLs[0], id, startsAt, cfg.AuctionFor)
 	if err != nil {
 		return nil, err
@@ -127,12 +156,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	bidStart := time.Now()
+	faultsDone := runFaults(ctx, cfg)
 	t := bidAll(ctx, cfg, room, clients, start)
 	rep.BidPhase = time.Since(bidStart)
 	cfg.logf("bidding done in %s: %d sent, %d accepted, %d rejected %v", rep.BidPhase.Round(time.Millisecond), t.sent.Load(), t.accepted.Load(), t.rejected.Load(), t.reasons)
 
 	cfg.logf("waiting for the auction to close at %s", endsAt.Format(time.RFC3339))
 	violations := append(t.violations, waitClosed(ctx, clients)...)
+	<-faultsDone
 	// Let in-flight frames land before reading what each client saw.
 	time.Sleep(200 * time.Millisecond)
 
@@ -144,11 +175,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Unavailable += c.resent
 		c.mu.Unlock()
 	}
-	final, err := getAuction(ctx, cfg.URLs, id)
-	if err != nil {
-		return nil, err
+	// The outcome is read even when the run's time ran out, so the report
+	// says what went wrong rather than only that time did.
+	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer rcancel()
+	final, down := getAuction(rctx, cfg.URLs, id)
+	if len(final) == 0 {
+		return nil, fmt.Errorf("no hub answers for the final state: %w", errNoHub)
 	}
-	bids, err := getBids(ctx, cfg.URLs[0], id)
+	rep.HubsDown = down
+	bids, err := getBids(rctx, final[0].url, id)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +226,7 @@ func (cfg Config) logf(format string, args ...any) {
 func openSockets(ctx context.Context, cfg Config) ([]*client, error) {
 	clients := make([]*client, cfg.Bidders)
 	err := eachConcurrently(cfg.Bidders, func(i int) error {
-		c, err := dial(ctx, cfg.URLs[i%len(cfg.URLs)], fmt.Sprintf("bidder-%04d", i), cfg.Reconnect)
+		c, err := dialClient(ctx, cfg.URLs, i%len(cfg.URLs), fmt.Sprintf("bidder-%04d", i), cfg.Reconnect)
 		clients[i] = c
 		return err
 	})
@@ -229,12 +265,18 @@ func eachConcurrently(n int, fn func(i int) error) error {
 }
 
 // waitClosed waits for every client to see the auction close, and lists
-// the clients that never did.
+// the clients that never did: their socket ended for good, or time ran out.
 func waitClosed(ctx context.Context, clients []*client) []string {
 	var violations []string
 	for _, c := range clients {
 		select {
 		case <-c.closedSeen:
+		case <-c.gone:
+			select {
+			case <-c.closedSeen:
+			default:
+				violations = append(violations, fmt.Sprintf("%s never saw the closed event: its socket ended (%v)", c.user, c.err()))
+			}
 		case <-ctx.Done():
 			violations = append(violations, fmt.Sprintf("%s never saw the closed event: %v", c.user, ctx.Err()))
 		}
@@ -268,22 +310,46 @@ func createAuction(ctx context.Context, base, id string, startsAt time.Time, d t
 	return st.EndsAt, nil
 }
 
+// runFaults does cfg.Faults at their times; the channel is closed when all
+// are done.
+func runFaults(ctx context.Context, cfg Config) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		start := time.Now()
+		for _, f := range cfg.Faults {
+			t := time.NewTimer(time.Until(start.Add(f.After)))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			cfg.logf("[%4.1fs] fault: %s", time.Since(start).Seconds(), f.Name)
+			f.Do()
+		}
+	}()
+	return done
+}
+
 // hubState is the final state as one hub's HTTP API reports it.
 type hubState struct {
 	url   string
 	state auctionState
 }
 
-// getAuction reads the auction from every hub.
-func getAuction(ctx context.Context, urls []string, id string) ([]hubState, error) {
-	out := make([]hubState, len(urls))
-	for i, u := range urls {
-		out[i].url = u
-		if err := getJSON(ctx, u+"/api/auctions/"+id, &out[i].state); err != nil {
-			return nil, err
+// getAuction reads the auction from every hub that answers, and lists
+// those that do not (a hub killed by a fault).
+func getAuction(ctx context.Context, urls []string, id string) (states []hubState, down []string) {
+	for _, u := range urls {
+		h := hubState{url: u}
+		if err := getJSON(ctx, u+"/api/auctions/"+id, &h.state); err != nil {
+			down = append(down, u)
+			continue
 		}
+		states = append(states, h)
 	}
-	return out, nil
+	return states, down
 }
 
 type bidRow struct {

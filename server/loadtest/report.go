@@ -18,13 +18,15 @@ type Report struct {
 	RejectReasons map[string]int
 	Resends       int
 	ResendsOK     bool
-	Reconnects    int // sockets dialled again after a drop (with Reconnect)
-	Unavailable   int // bids answered unavailable and sent again (with Reconnect)
 	TotalAttempts int
 	MaxAttempts   int
 	FinalVersion  int64
 	BidPhase      time.Duration
 	Took          time.Duration
+	Reconnects    int      // sockets dialled again after a drop (with Reconnect)
+	Rejoins       int      // re-joins after a drop that succeeded (with Reconnect)
+	Unavailable   int      // bids answered unavailable and sent again (with Reconnect)
+	HubsDown      []string // hubs that did not answer at the end
 	Checks        []Check
 }
 
@@ -117,22 +119,58 @@ func (r *Report) check(acks []ack, final []hubState, bids []bidRow, clients []*c
 		r.add("one winner, the top bidder, at the top price ("+h.url+")", ok, "%s", detail)
 	}
 
-	// What every client saw.
+	// Clients whose socket dropped re-joined a hub with since, and got the
+	// events they missed rather than a state with a hole before it.
+	recoveredAll := true
+	var detailRejoin string
+	var slowest time.Duration
+	for _, c := range clients {
+		c.mu.Lock()
+		for _, rj := range c.rejoins {
+			r.Rejoins++
+			slowest = max(slowest, rj.took)
+			if !rj.recovered && rj.version != rj.since && recoveredAll {
+				recoveredAll = false
+				detailRejoin = fmt.Sprintf("%s re-joined %s with since %d and got a full state at %d", c.user, rj.to, rj.since, rj.version)
+			}
+		}
+		for _, e := range c.errors {
+			if strings.HasPrefix(e, "could not reconnect") && recoveredAll {
+				recoveredAll, detailRejoin = false, c.user+": "+e
+			}
+		}
+		c.mu.Unlock()
+	}
+	if r.Reconnects > 0 || len(r.HubsDown) > 0 {
+		r.add("sockets that lost their hub re-joined one with since", recoveredAll, "%s",
+			or(detailRejoin, fmt.Sprintf("%d re-joins, each recovered (slowest %s); hubs down at the end: %v", r.Rejoins, slowest.Round(time.Millisecond), r.HubsDown)))
+	}
+
+	// What every client saw: each segment of its history (from a joined
+	// frame with the full state) gapless, and none starting before the
+	// previous one ended.
 	var ref []seenEvent
 	var refUser string
+	var refEnd int64
+	haveRef := false
 	same, gapless, neverDown := true, true, true
 	var detailSame, detailGap, detailDown string
 	for _, c := range clients {
-		c.mu.Lock()
-		segs := append([]segment(nil), c.segments...)
-		c.mu.Unlock()
+		segs := c.history()
 		var evs []seenEvent
-		for _, sg := range segs {
+		var end int64 // the newest version the client holds
+		for k, sg := range segs {
+			if k > 0 && sg.joinedAt < end && gapless {
+				gapless = false
+				detailGap = fmt.Sprintf("%s re-joined at version %d after it had seen %d", c.user, sg.joinedAt, end)
+			}
+			end = sg.joinedAt
 			for i, ev := range sg.events {
 				if want := sg.joinedAt + int64(i) + 1; ev.Version != want && gapless {
 					gapless = false
 					detailGap = fmt.Sprintf("%s got version %d where %d was due", c.user, ev.Version, want)
 				}
+				end = ev.Version
 			}
 			evs = append(evs, sg.events...)
 		}
@@ -146,32 +184,29 @@ func (r *Report) check(acks []ack, final []hubState, bids []bidRow, clients []*c
 				price = ev.Price
 			}
 		}
-		if len(evs) > 0 && evs[len(evs)-1].Version > r.FinalVersion {
-			r.FinalVersion = evs[len(evs)-1].Version
-		}
+		r.FinalVersion = max(r.FinalVersion, end)
 		// Compare every client's history with the first one's.
-		if ref == nil {
-			ref, refUser = evs, c.user
+		if !haveRef {
+			ref, refUser, refEnd, haveRef = evs, c.user, end, true
 			continue
 		}
-		if !sameTail(ref, evs) && same {
+		if !sameTail(ref, refEnd, evs, end) && same {
 			same = false
 			detailSame = fmt.Sprintf("%s and %s disagree", refUser, c.user)
 		}
 	}
-	r.add("every client saw a gapless sequence of versions", gapless, "%s", or(detailGap, fmt.Sprintf("%d clients, up to version %d", len(clients), r.FinalVersion)))
+	r.add("every client saw a gapless sequence of versions, none twice", gapless, "%s", or(detailGap, fmt.Sprintf("%d clients, up to version %d", len(clients), r.FinalVersion)))
 	r.add("no client saw the price go down", neverDown, "%s", or(detailDown, "checked every event's state"))
 	r.add("every client saw the same history", same, "%s", or(detailSame, "same versions, kinds and data"))
 	r.add("a resent bid id gets the same ack", r.ResendsOK, "%d resends", r.Resends)
 }
 
-// sameTail reports whether a and b agree on every version both hold and end
-// at the same version.
-func sameTail(a, b []seenEvent) bool {
-	if len(a) == 0 || len(b) == 0 {
-		return len(a) == len(b)
-	}
-	if a[len(a)-1].Version != b[len(b)-1].Version {
+// sameTail reports whether two clients, holding events a and b and the
+// newest versions aEnd and bEnd (a client that joined last, with no event
+// since, holds the version it joined at), agree on every version both hold
+// and end at the same version.
+func sameTail(a []seenEvent, aEnd int64, b []seenEvent, bEnd int64) bool {
+	if aEnd != bEnd {
 		return false
 	}
 	byVersion := make(map[int64]seenEvent, len(a))
@@ -220,7 +255,8 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "attempts: %d total for %d accepted bids (%.2f per bid), max %d; bidding took %s, the run %s\n",
 		r.TotalAttempts, r.Accepted, perMsg, r.MaxAttempts, r.BidPhase.Round(time.Millisecond), r.Took.Round(time.Millisecond))
-	fmt.Fprintf(w, "sockets dialled again after a drop: %d; bids answered unavailable and sent again: %d\n\n", r.Reconnects, r.Unavailable)
+	fmt.Fprintf(w, "sockets dialled again after a drop: %d, re-joined: %d; bids answered unavailable and sent again: %d; hubs down at the end: %v\n\n",
+		r.Reconnects, r.Rejoins, r.Unavailable, r.HubsDown)
 	width := 0
 	for _, c := range r.Checks {
 		width = max(width, len(c.Name))
