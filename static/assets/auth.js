@@ -82,7 +82,14 @@ export function startAuth() {
 
 async function load() {
   const stored = readStored();
-  const r = await api("/api/session", { token: stored || null });
+  let r;
+  // A hub that is restarting or busy (no answer, 429, 5xx) gets two more
+  // tries before the page goes on without knowing.
+  for (let i = 0; i < 3; i++) {
+    if (i) await new Promise((ok) => setTimeout(ok, 400 * i));
+    r = await api("/api/session", { token: stored || null });
+    if (r.ok || (r.status >= 400 && r.status < 500 && r.status !== 429)) break;
+  }
   if (r.ok && r.data?.tokens === false) {
     auth.tokens = false;
     return auth;

@@ -13,6 +13,7 @@ const room = `schema:${docID}`;
 const CARD_W = 240;
 const MOVE_EVERY = 100; // ms between move_table edits while dragging
 const CURSOR_EVERY = 50; // ms: at most 20 cursor updates a second
+const LISTED_MAX = 32; // the hub lists at most this many users in a document (docs/protocol.md)
 
 const TYPES = ["integer", "bigint", "smallint", "text", "varchar", "char", "boolean", "numeric", "real",
   "double precision", "uuid", "date", "time", "timestamp", "timestamptz", "bytea"];
@@ -779,7 +780,10 @@ function renderPresence() {
   const items = [...people.entries()].map(([u, p]) => [u, p.name || u]);
   if (me && !people.has(me)) items.push([me, auth.tokens ? auth.name || me : me]);
   items.sort(([a], [b]) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b)));
-  const more = Math.max(0, present - items.length);
+  // Beyond a full list, the count says how many more there are. Below it
+  // everyone present is listed, and a count that lags a departure by a
+  // second must not show a phantom "+1 more".
+  const more = people.size >= LISTED_MAX ? Math.max(0, present - items.length) : 0;
   const key = items.map(([u, n]) => `${u}\u0000${n}`).join("\u0001") + `\u0002${me}\u0002${more}`;
   if (key === presenceKey) return;
   presenceKey = key;

@@ -249,8 +249,12 @@ export class Hub {
     this.ws = null;
     for (const r of this.rooms.values()) r.joined = false;
     if (e.code === 4001 || !this.canConnect()) {
+      // 4001 comes after token_expired, which already signed the page out;
+      // should the error frame have been lost, the close says it too.
+      const told = !this.token;
       this.token = null;
       this.setState("signed-out");
+      if (e.code === 4001 && !told) this.onExpired({ code: "token_expired" });
       return;
     }
     // Refused before the welcome: the token may have been (the browser does
