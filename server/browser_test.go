@@ -24,6 +24,7 @@ import (
 	"hotrow/internal/clock"
 	"hotrow/internal/testpg"
 	"hotrow/rooms/cursors"
+	"hotrow/txn/memstore"
 )
 
 // The browser suite: Debian's Chromium driven by playwright-core (pinned in
@@ -165,13 +166,25 @@ func tail(s string, n int) string {
 }
 
 // TestBrowserPages: the lobby, two people bidding to the close, anti-snipe,
-// two people in one schema document (edits, cursors, a stale edit), the
-// proof panel to all green, and every page at 375 px, on one hub.
+// the watcher count, two people in one schema document (edits, cursors, a
+// stale edit, the collaborators beyond the 32 drawn), the proof panel to
+// all green, and every page at 375 px, on one hub in development mode;
+// signing in with tokens, rights and expiry on a second hub that has a
+// token secret.
 func TestBrowserPages(t *testing.T) {
 	t.Parallel()
 	tools := findBrowserTools(t)
 	h := memHub(t)
-	runBrowser(t, tools, "pages.mjs", []string{"HOTROW_BASE_URL=" + h.url}, func(c control) error {
+	const secret = "browser-suite-secret"
+	cfg := testConfig("tokens")
+	cfg.TokenSecret = secret
+	a, err := newApp(cfg, memstore.New(clock.Real{}), cursors.NewMemStore(), testLogger(t), clock.Real{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := serveApp(t, a)
+	env := []string{"HOTROW_BASE_URL=" + h.url, "HOTROW_TOKEN_URL=" + th.url, "HOTROW_TEST_TOKEN_SECRET=" + secret}
+	runBrowser(t, tools, "pages.mjs", env, func(c control) error {
 		return fmt.Errorf("unknown command %q", c.Cmd)
 	})
 }

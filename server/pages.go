@@ -13,13 +13,15 @@ import (
 const listCacheTTL = 250 * time.Millisecond
 
 // registerPages adds what the web pages need beside the API: the schema
-// document list, the server's clock, and the pages themselves (static/), and
+// document list, how this hub authenticates (api_session.go), the server's
+// clock, and the pages themselves (static/), and
 // returns the hub's handler with the list endpoints made conditional.
 //
 // /api/time and the pages need no token: the time is no secret, and a page
 // holds no data until it calls the API.
 func (a *app) registerPages(rt *routes) http.Handler {
 	(&schemaListAPI{store: a.store.Schemas(), log: a.log}).register(rt)
+	a.registerSession(rt)
 	rt.plain("GET", "/api/time", http.HandlerFunc(a.serverTime))
 	rt.plain("GET", "/", static.Handler())
 	return newListCache(rt.handler(), a.clock, listCacheTTL, "/api/auctions", "/api/schemas")

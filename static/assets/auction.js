@@ -1,15 +1,15 @@
 // The auction room: live price and leader, a countdown on the hub's clock,
-// bidding with every answer said as a sentence, bid history, the winner.
+// bidding with every answer said as a sentence, bid history, the winner,
+// and how many people are watching.
 import {
   $, $$, h, api, clock, countdown, clockTime, money, moneyLabel, parseCents, mountHeader, showConnection,
   announce, notice, fieldError,
 } from "./common.js";
 import { Hub } from "./socket.js";
-import { userName } from "./common.js";
+import { auth, startAuth, currentUser, identity, bindHub, onAuthChange, openSignIn } from "./auth.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop() || "");
 const room = `auction:${id}`;
-let me = userName();
 let st = null; // the auction's state as the hub last sent it
 let prevEnds = 0;
 let wasLeader = false;
@@ -18,18 +18,29 @@ const history = new Map(); // version -> {amount, bidder, at, missed}
 
 const form = $("#bid-form");
 const amountInput = $("#amount");
+const watchingEl = h("span", { id: "watching", class: "watching", hidden: true });
+let watching = 0; // users in the room, from the hub's presence frames
 
 mountHeader({ onName: (n) => { me = n; hub.setUser(n); render(); } });
+await startAuth();
+let me = currentUser();
 
 let lastConn = "connecting";
 const hub = new Hub({
-  user: me,
+  identity: identity(),
   onState: (state, detail) => {
     showConnection(state, detail);
     if (state === "open" && lastConn !== "open" && lastConn !== "connecting") announce("Reconnected.", true);
-    if (state !== "open" && lastConn === "open") announce("Connection lost; reconnecting. Bids you place now are sent when it is back.", true);
+    if (state !== "open" && state !== "signed-out" && lastConn === "open") announce("Connection lost; reconnecting. Bids you place now are sent when it is back.", true);
+    if (state !== "open") watchingEl.hidden = true; // the count is stale until the room says it again
+    if (state === "signed-out" && !st && !missing) signedOutView();
     lastConn = state;
   },
+});
+bindHub(hub);
+onAuthChange(() => {
+  if (auth.user && auth.user !== me) { me = auth.user; render(); }
+  if (auth.signedIn && !st && !missing) loadingView();
 });
 
 hub.join(room, {
@@ -65,6 +76,10 @@ hub.join(room, {
       announce(`Back online; ${n} missed event${n === 1 ? "" : "s"} caught up.`);
     }
   },
+  onPresence(m) {
+    watching = m.count;
+    renderWatching();
+  },
   onError(frame) {
     if (frame.code === "not_found") {
       missing = true;
@@ -72,11 +87,41 @@ hub.join(room, {
       $("#status-line").textContent = `There is no auction “${id}”. It may have been a mistyped link.`;
       form.hidden = true;
       $("#room").removeAttribute("aria-busy");
+    } else if (frame.code === "forbidden") {
+      // The token may not watch this auction (or, renewed, no longer may).
+      watchingEl.hidden = true;
+      const say = "Your token does not give you the right to watch this auction.";
+      if (!st) {
+        $("#title").textContent = "You may not watch this auction";
+        $("#status-line").replaceChildren(say, " ",
+          h("button", { type: "button", class: "link-btn", onclick: () => openSignIn() }, "Use another token"));
+        $("#room").classList.add("no-room");
+        $("#room").removeAttribute("aria-busy");
+      } else notice(`${say} What you see here stopped updating.`, { kind: "warn", ms: 0 });
     } else {
       notice(frame.message, { kind: "error" });
     }
   },
 });
+
+/** signedOutView: a page opened without a token has nothing to show yet. */
+function signedOutView() {
+  $("#title").textContent = "Sign in to see this auction";
+  $("#status-line").textContent = "This hub needs a token before it shows an auction.";
+  $("#room").classList.add("no-room");
+}
+
+function loadingView() {
+  $("#title").textContent = "Loading auction…";
+  $("#status-line").textContent = "";
+  $("#room").classList.remove("no-room");
+}
+
+function renderWatching() {
+  watchingEl.textContent = `${watching} watching`;
+  watchingEl.title = watching === 1 ? "Only you have this auction open" : `${watching} people have this auction open, you included`;
+  watchingEl.hidden = !hub.open;
+}
 
 function setState(s, first) {
   if (!first && st) prevEnds = Date.parse(st.ends_at);
@@ -114,7 +159,8 @@ function render() {
   const p = phase();
   $("#status-line").replaceChildren(
     h("span", { class: `pill pill-${p}` }, { live: "Live", scheduled: "Not started", closing: "Closing", ended: "Ended" }[p]),
-    ` Starting price ${moneyLabel(st.starting_price)} · increment ${moneyLabel(st.increment)}`);
+    ` Starting price ${moneyLabel(st.starting_price)} · increment ${moneyLabel(st.increment)}`, watchingEl);
+  $("#room").classList.remove("no-room");
   const ended = p === "ended";
   $("#price-label").textContent = ended ? (st.final_price ? "Final price" : "No sale") : st.current_bid ? "Current price" : "Starting price";
   $("#price").textContent = ended ? (st.final_price ? moneyLabel(st.final_price) : "–") : moneyLabel(st.current_bid ?? st.starting_price);
@@ -220,7 +266,11 @@ function bid(value) {
   while ($("#outcome").children.length > 3) $("#outcome").lastElementChild.remove();
   const { queued, done } = hub.mutate({ type: "bid", room, id: Hub.newID("bid"), amount },
     () => { line.textContent = `Sending your bid of ${moneyLabel(amount)}…`; });
-  if (queued) {
+  if (queued && hub.state === "signed-out") {
+    line.textContent = `You are signed out: your bid of ${moneyLabel(amount)} will be sent once you sign in again.`;
+    line.className = "attempt queued";
+    announce(line.textContent, true);
+  } else if (queued) {
     line.textContent = `You are offline: your bid of ${moneyLabel(amount)} will be sent as soon as the connection is back.`;
     line.className = "attempt queued";
     announce(line.textContent, true);
@@ -251,7 +301,8 @@ function rejection(m, amount) {
     case "invalid_amount": return `${a} is not a valid amount: use a number with at most two decimals, like 12.50.`;
     case "unavailable": return `The server could not record your bid of ${a} just now; it did not count. Please try again.`;
     case "not_found": return "This auction does not exist any more.";
-    case "forbidden": return "You are not allowed to bid in this auction.";
+    case "forbidden": return `Your token does not give you the right to bid in this auction, so your bid of ${a} was not placed.`;
+    case "signed_out": return `Your bid of ${a} was not sent: ${m.message}`;
     case "rate_limited": return "Too many bids at once: wait a moment and try again.";
     default: return `Your bid of ${a} was refused: ${m.message || m.reason}.`;
   }

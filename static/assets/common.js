@@ -97,7 +97,7 @@ export function mountHeader({ onName } = {}) {
 export function showConnection(state, detail = "") {
   const el = $("#conn");
   if (!el) return;
-  const label = { open: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline" }[state] || state;
+  const label = { open: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline", "signed-out": "Signed out" }[state] || state;
   el.dataset.state = state;
   el.textContent = detail ? `${label} · ${detail}` : label;
   el.title = detail || label;
@@ -144,14 +144,30 @@ export function showFormError(form, error) {
 
 // ---- HTTP API ---------------------------------------------------------------
 
+// The bearer token every API request carries when the hub needs tokens
+// (auth.js sets it), and who hears of a 401 to one of them.
+const credentials = { token: null, onUnauthorized: null };
+
+/** useToken makes every API request carry token (null: none). */
+export function useToken(token, onUnauthorized) {
+  credentials.token = token || null;
+  if (onUnauthorized !== undefined) credentials.onUnauthorized = onUnauthorized;
+}
+
 /**
  * api calls the JSON API. It resolves to {ok, status, data, error, etag};
  * a network failure is {ok: false, status: 0, error: {code: "network"}}.
+ * The token in use goes along as Authorization: Bearer; a 401 to it is
+ * also told to auth.js, which asks for a new one. token overrides it for
+ * one request (checking a pasted token), and a 401 to that is only
+ * returned.
  */
-export async function api(path, { method = "GET", body, etag, signal } = {}) {
+export async function api(path, { method = "GET", body, etag, signal, token } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (etag) headers["If-None-Match"] = etag;
+  const bearer = token === undefined ? credentials.token : token;
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   let r;
   try {
     r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, cache: "no-cache" });
@@ -167,6 +183,7 @@ export async function api(path, { method = "GET", body, etag, signal } = {}) {
     out.data = await r.text();
   }
   if (!r.ok) out.error = (out.data && out.data.error) || { code: String(r.status), message: `The server answered ${r.status}.` };
+  if (r.status === 401 && token === undefined && bearer && bearer === credentials.token) credentials.onUnauthorized?.(out.error);
   return out;
 }
 

@@ -6,15 +6,34 @@ import {
   $, h, api, clock, countdown, moneyLabel, mountHeader, showConnection, clearErrors, showFormError,
   fieldError, parseCents, announce, notice, ago,
 } from "./common.js";
+import { auth, startAuth, onAuthChange, may } from "./auth.js";
 
 const POLL_MS = 600;
 
 mountHeader();
+await startAuth();
 
 const lists = {
-  auctions: { url: "/api/auctions", etag: null, items: [], el: $("#auctions"), render: auctionCard, empty: "No auctions yet: create the first one." },
-  schemas: { url: "/api/schemas", etag: null, items: [], el: $("#schemas"), render: schemaCard, empty: "No schema documents yet: create one." },
+  auctions: { url: "/api/auctions", etag: null, items: [], el: $("#auctions"), render: auctionCard, empty: "No auctions yet: create the first one.",
+    emptyForToken: "No auctions that your token lets you watch.", kind: "auction", create: $("#auction-create") },
+  schemas: { url: "/api/schemas", etag: null, items: [], el: $("#schemas"), render: schemaCard, empty: "No schema documents yet: create one.",
+    emptyForToken: "No schema documents that your token lets you open.", kind: "schema", create: $("#schema-create") },
 };
+
+// With a token that may not create a kind, its form folds away and says so
+// (the hub would answer 403).
+function createRights() {
+  for (const list of Object.values(lists)) {
+    const allowed = !auth.tokens || (auth.signedIn && may("create", list.kind));
+    if (allowed) { list.hint?.remove(); list.hint = null; continue; }
+    // Beside the folded form, not in it, so it shows.
+    const hint = list.hint ||= h("p", { class: "hint create-hint" });
+    list.create.after(hint);
+    hint.textContent = auth.signedIn ? `Your token does not give you the right to create ${list === lists.auctions ? "auctions" : "schema documents"}.`
+      : "Sign in with a token to create one.";
+    list.create.open = false;
+  }
+}
 let firstLoad = true;
 let shown = null; // the last reachability shown in the header
 
@@ -32,7 +51,23 @@ async function poll(list) {
 }
 
 async function pollAll() {
+  if (!auth.signedIn) {
+    // Without a token the hub shows nothing: no request that would fail.
+    if (shown === "signed-out") return;
+    for (const list of Object.values(lists)) {
+      list.items = [];
+      list.etag = null;
+      list.el.removeAttribute("aria-busy");
+      list.el.replaceChildren(h("li", { class: "empty" }, `Sign in with a token to see the ${list === lists.auctions ? "auctions" : "schema documents"}.`));
+    }
+    $("#auction-count").textContent = "";
+    $("#schema-count").textContent = "";
+    shown = "signed-out";
+    showConnection("signed-out");
+    return;
+  }
   const ok = (await Promise.all([poll(lists.auctions), poll(lists.schemas)])).every(Boolean);
+  if (!auth.signedIn) return pollAll(); // a 401 signed the page out meanwhile
   firstLoad = false;
   if (ok === shown) return;
   shown = ok;
@@ -47,7 +82,7 @@ function render(list, fresh) {
     if (fresh.has(x.id)) li.classList.add("fresh");
     return li;
   });
-  if (!nodes.length) nodes.push(h("li", { class: "empty" }, list.empty));
+  if (!nodes.length) nodes.push(h("li", { class: "empty" }, auth.tokens ? list.emptyForToken : list.empty));
   el.replaceChildren(...nodes);
   $("#auction-count").textContent = lists.auctions.items.length ? `${lists.auctions.items.length}` : "";
   $("#schema-count").textContent = lists.schemas.items.length ? `${lists.schemas.items.length}` : "";
@@ -162,6 +197,15 @@ async function create(form, url, body, said, list) {
   button.disabled = true;
   const r = await api(url, { method: "POST", body });
   button.disabled = false;
+  const what = list === lists.auctions ? "auctions" : "schema documents";
+  if (r.status === 403) {
+    showFormError(form, { message: `Your token does not give you the right to create ${what}.` });
+    return;
+  }
+  if (r.status === 401) {
+    showFormError(form, { message: `Nothing was created: ${auth.problem || "the hub wants a token."}` });
+    return;
+  }
   if (!r.ok) {
     // The server names the field: "title: is required".
     const fieldMap = { duration_s: "duration_s", ends_at: "duration_s" };
@@ -175,6 +219,15 @@ async function create(form, url, body, said, list) {
   list.etag = null;
   await poll(list);
 }
+
+// A new token (another holder may watch other rooms) lists afresh.
+createRights();
+onAuthChange(() => {
+  createRights();
+  firstLoad = true;
+  for (const list of Object.values(lists)) list.etag = null;
+  pollAll();
+});
 
 await clock.sync(3);
 await pollAll();

@@ -1,8 +1,10 @@
 // The proof panel: N concurrent bids over M sockets at a fresh auction, the
 // answers counted live, then every promise checked against the HTTP API.
-import { $, h, api, money, parseCents, mountHeader, showConnection, announce, userName, clearErrors, fieldError } from "./common.js";
+import { $, h, api, money, parseCents, mountHeader, showConnection, announce, userName, clearErrors, fieldError, showFormError } from "./common.js";
+import { auth, startAuth, socketURL, openSignIn } from "./auth.js";
 
 mountHeader();
+await startAuth();
 showConnection("open", "");
 $("#conn").hidden = true; // no socket of its own until a run
 
@@ -23,6 +25,11 @@ form.addEventListener("submit", async (e) => {
   if (bad.length) {
     for (const [input, msg] of bad) fieldError(input, document.getElementById(input.id + "-error"), msg);
     bad[0][0].focus();
+    return;
+  }
+  if (!auth.signedIn) {
+    showFormError(form, { message: "This hub needs a token: sign in first (with the right to create auctions and to bid)." });
+    openSignIn();
     return;
   }
   running = true;
@@ -86,15 +93,15 @@ class Bidder {
   /** open connects and waits for the welcome. */
   open() {
     return new Promise((resolve, reject) => {
-      const proto = location.protocol === "https:" ? "wss:" : "ws:";
-      const ws = new WebSocket(`${proto}//${location.host}/ws?user=${encodeURIComponent(this.user)}`);
+      // With tokens every socket is the token's holder (the welcome says who).
+      const ws = new WebSocket(socketURL(this.user));
       this.ws = ws;
       const timer = setTimeout(() => reject(new Error(`socket ${this.user} did not connect in time`)), 15000);
       ws.onerror = () => { clearTimeout(timer); reject(new Error(`socket ${this.user} could not connect`)); };
       ws.onclose = (e) => { this.closeCode = e.code; this.closedSeen?.(); };
       ws.onmessage = (e) => {
         const m = JSON.parse(e.data);
-        if (m.type === "welcome") { clearTimeout(timer); resolve(); }
+        if (m.type === "welcome") { this.user = m.user; clearTimeout(timer); resolve(); }
         else if (m.type === "joined" && m.room === this.room) {
           this.joinedAt = m.version;
           if (m.state?.status === "ended") this.seeClose();

@@ -1,44 +1,65 @@
 // The schema designer: tables as cards on a canvas, relations as lines,
-// collaborators' cursors live, every change an edit committed by the hub.
+// collaborators' cursors live (the first 32 drawn, the rest counted), every
+// change an edit committed by the hub.
 import {
-  $, $$, h, svg, api, clockTime, mountHeader, showConnection, announce, notice, userName, userColor,
+  $, $$, h, svg, api, clockTime, mountHeader, showConnection, announce, notice, userColor,
   debounce, showFormError, clearErrors, fieldError,
 } from "./common.js";
 import { Hub } from "./socket.js";
+import { auth, startAuth, currentUser, identity, bindHub, onAuthChange, openSignIn } from "./auth.js";
 
 const docID = decodeURIComponent(location.pathname.split("/").pop() || "");
 const room = `schema:${docID}`;
 const CARD_W = 240;
 const MOVE_EVERY = 100; // ms between move_table edits while dragging
 const CURSOR_EVERY = 50; // ms: at most 20 cursor updates a second
+const LISTED_MAX = 32; // the hub lists at most this many users in a document (docs/protocol.md)
 
 const TYPES = ["integer", "bigint", "smallint", "text", "varchar", "char", "boolean", "numeric", "real",
   "double precision", "uuid", "date", "time", "timestamp", "timestamptz", "bytea"];
 const ON_DELETE = { no_action: "no action", restrict: "restrict", cascade: "cascade", set_null: "set null", set_default: "set default" };
 
-let me = userName();
+let me = "";
 let doc = null;
 let missing = false;
 let selected = null; // table id
 let editingCol = null; // column id whose edit form is open
 const cards = new Map(); // table id -> card element
 const localPos = new Map(); // table id -> {x, y, until}: where this page put it, until the hub agrees
-const people = new Map(); // user -> {name, pos, el}
+const people = new Map(); // user -> {name, pos, el}: the users the hub lists (at most 32)
+let present = 0; // users in the document, listed or not, from the hub's presence frames
 
 const wrap = $("#canvas-wrap"), canvas = $("#canvas"), tablesEl = $("#tables"), links = $("#links"), cursorsEl = $("#cursors");
 const inspector = $("#inspector-body");
 
-mountHeader({ onName: (n) => { me = n; hub.setUser(n); } });
+mountHeader({ onName: (n) => { me = n; hub.setUser(n); renderPresence(); } });
+await startAuth();
+me = currentUser();
 
 let lastConn = "connecting";
 const hub = new Hub({
-  user: me,
+  identity: identity(),
   onState: (state, detail) => {
     showConnection(state, detail);
     if (state === "open" && lastConn !== "open" && lastConn !== "connecting") announce("Reconnected.", true);
-    if (state !== "open" && lastConn === "open") announce("Connection lost; reconnecting. Your changes are sent when it is back.", true);
+    if (state !== "open" && state !== "signed-out" && lastConn === "open") announce("Connection lost; reconnecting. Your changes are sent when it is back.", true);
+    if (state === "signed-out" && !doc && !missing) {
+      $("#doc-name").textContent = "Sign in to see this document";
+      $("#doc-meta").textContent = "This hub needs a token before it shows a schema document.";
+      $("#table-form").hidden = true;
+      $(".designer").hidden = true;
+    }
     lastConn = state;
   },
+});
+bindHub(hub);
+onAuthChange(() => {
+  if (auth.user && auth.user !== me) { me = auth.user; renderPresence(); }
+  if (auth.signedIn && !doc && !missing) {
+    $("#doc-name").textContent = "Loading document…";
+    $("#doc-meta").textContent = "";
+    $(".designer").hidden = false;
+  }
 });
 
 hub.join(room, {
@@ -69,12 +90,25 @@ hub.join(room, {
     if (n > 0) notice(`Back online: ${n} missed change${n === 1 ? "" : "s"} caught up.`, { kind: "ok" });
   },
   onCursors(frame) { cursorsFrame(frame); },
+  onPresence(m) {
+    present = m.count;
+    renderPresence();
+  },
   onError(frame) {
     if (frame.code === "not_found") {
       missing = true;
       $("#doc-name").textContent = "Document not found";
       $("#doc-meta").textContent = `There is no schema document “${docID}”.`;
       $("#table-form").hidden = true;
+    } else if (frame.code === "forbidden") {
+      const say = "Your token does not give you the right to open this document.";
+      if (!doc) {
+        $("#doc-name").textContent = "You may not open this document";
+        $("#doc-meta").replaceChildren(say, " ",
+          h("button", { type: "button", class: "link-btn", onclick: () => openSignIn() }, "Use another token"));
+        $("#table-form").hidden = true;
+        $(".designer").hidden = true;
+      } else notice(`${say} What you see here stopped updating.`, { kind: "warn", ms: 0 });
     } else notice(frame.message, { kind: "error" });
   },
 });
@@ -197,6 +231,12 @@ function rejected(m, op, form) {
     case "unavailable":
       notice("The server could not save this change just now; it was not applied. Please try again.", { kind: "error" });
       break;
+    case "forbidden":
+      notice("Your token does not give you the right to edit this document, so your change was not applied.", { kind: "error" });
+      break;
+    case "signed_out":
+      notice(`Your change was not sent: ${m.message}`, { kind: "warn" });
+      break;
     default:
       notice(`Your change was refused: ${m.message || m.reason}.`, { kind: "error" });
   }
@@ -212,6 +252,8 @@ function fieldFor(message, form) {
 
 function renderAll() {
   if (!doc || missing) return;
+  $("#table-form").hidden = false;
+  $(".designer").hidden = false;
   document.title = `${doc.name} · hotrow`;
   $("#doc-name").textContent = doc.name;
   const cols = doc.tables.reduce((n, t) => n + t.columns.length, 0);
@@ -731,16 +773,31 @@ function cursorsFrame(frame) {
 
 let presenceKey = "";
 
+// The people here: you first, then everyone the hub lists (at most 32, the
+// first to arrive: docs/protocol.md, "Cursors and presence"), then how many
+// more the presence count says there are.
 function renderPresence() {
-  const key = [...people.entries()].map(([u, p]) => `${u}\u0000${p.name}`).sort().join("\u0001") + me;
+  const items = [...people.entries()].map(([u, p]) => [u, p.name || u]);
+  if (me && !people.has(me)) items.push([me, auth.tokens ? auth.name || me : me]);
+  items.sort(([a], [b]) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b)));
+  // Beyond a full list, the count says how many more there are. Below it
+  // everyone present is listed, and a count that lags a departure by a
+  // second must not show a phantom "+1 more".
+  const more = people.size >= LISTED_MAX ? Math.max(0, present - items.length) : 0;
+  const key = items.map(([u, n]) => `${u}\u0000${n}`).join("\u0001") + `\u0002${me}\u0002${more}`;
   if (key === presenceKey) return;
   presenceKey = key;
-  const items = [...people.entries()].sort(([a], [b]) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b)));
-  $("#presence").replaceChildren(...items.map(([u, p]) => {
-    const dot = h("span", { class: "dot", "aria-hidden": "true" }, (p.name || u).slice(0, 1));
+  const list = $("#presence");
+  list.replaceChildren(...items.map(([u, name]) => {
+    const dot = h("span", { class: "dot", "aria-hidden": "true" }, name.slice(0, 1));
     dot.style.background = userColor(u);
-    return h("li", { dataset: { user: u } }, dot, u === me ? `${p.name} (you)` : p.name);
+    return h("li", { dataset: { user: u } }, dot, u === me ? `${name} (you)` : name);
   }));
+  if (more) {
+    list.append(h("li", { class: "more", title: `${more} more ${more === 1 ? "person has" : "people have"} this document open; the hub shows the cursors of the first 32 only` },
+      `+${more} more`));
+  }
+  list.setAttribute("aria-label", `People here: ${items.length + more}`);
 }
 
 // ---- the side panels: DDL export and the audit log -----------------------------------

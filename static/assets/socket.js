@@ -5,19 +5,32 @@
 // no answer yet: a mutation made while disconnected is queued and sent once
 // its room is joined again, and one sent but unanswered when the socket
 // dropped is sent again with the same id, so it cannot count twice.
+//
+// With tokens (auth.js) it connects with ?token=, opens no socket while
+// signed out, renews its token in-band with `refresh` when a new one for the
+// same holder is given, and stops at `token_expired` (close 4001) instead
+// of reconnecting with a token the hub will refuse.
 
 const PING_EVERY = 15000;
 const PONG_WITHIN = 10000;
 
 export class Hub {
   /**
-   * @param {{user: string, onState?: (state: string, detail: string) => void,
+   * @param {{identity: {user: string, tokens?: boolean, token?: string|null},
+   *          onState?: (state: string, detail: string) => void,
    *          onError?: (frame: object) => void}} opts
+   * onExpired(), onRenewed(exp) and onHandshakeFailed() may be set later
+   * (auth.js, bindHub).
    */
-  constructor({ user, onState, onError }) {
-    this.user = user;
+  constructor({ identity, onState, onError }) {
+    this.user = identity.user;
+    this.tokens = !!identity.tokens;
+    this.token = identity.token || null;
     this.onState = onState || (() => {});
     this.onError = onError || (() => {});
+    this.onExpired = () => {};
+    this.onRenewed = () => {};
+    this.onHandshakeFailed = () => {};
     this.state = "connecting";
     this.ws = null;
     this.rooms = new Map(); // room -> {handler, version, joined, replayUntil, replayed}
@@ -29,25 +42,32 @@ export class Hub {
     this.timer = 0;
     this.pingTimer = 0;
     this.pongTimer = 0;
-    window.addEventListener("online", () => { if (this.state !== "open") this.reconnectNow(); });
+    window.addEventListener("online", () => { if (this.state !== "open" && this.canConnect()) this.reconnectNow(); });
     // Leaving with a bid or edit still unanswered would drop it silently:
     // the browser asks first.
     window.addEventListener("beforeunload", (e) => {
       if (this.pending.size) { e.preventDefault(); e.returnValue = ""; }
     });
     document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible" && this.state !== "open") this.reconnectNow();
+      if (document.visibilityState === "visible" && this.state !== "open" && this.canConnect()) this.reconnectNow();
     });
-    this.connect();
+    if (this.canConnect()) this.connect();
+    else this.setState("signed-out");
   }
 
   get open() { return this.state === "open" && this.ws?.readyState === WebSocket.OPEN; }
 
+  /** canConnect: not while the hub wants a token and there is none. */
+  canConnect() { return !this.tokens || !!this.token; }
+
   connect() {
     clearTimeout(this.timer);
+    if (!this.canConnect()) { this.setState("signed-out"); return; }
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws?user=${encodeURIComponent(this.user)}`);
+    const q = this.tokens ? `token=${encodeURIComponent(this.token)}` : `user=${encodeURIComponent(this.user)}`;
+    const ws = new WebSocket(`${proto}//${location.host}/ws?${q}`);
     this.ws = ws;
+    this.welcomed = false;
     this.setState(this.everOpen ? "reconnecting" : "connecting");
     ws.addEventListener("message", (e) => { if (ws === this.ws) this.frame(e.data); });
     ws.addEventListener("close", (e) => this.closed(ws, e));
@@ -64,6 +84,45 @@ export class Hub {
     this.user = user;
     this.everOpen = false;
     this.reconnectNow();
+  }
+
+  /**
+   * setIdentity follows a change of token: none closes the socket and
+   * waits; a token for the holder already connected renews the socket
+   * in-band (`refresh`), without leaving a room; another holder's
+   * reconnects, and bids or edits still unanswered are dropped, said to be,
+   * rather than sent in the new holder's name.
+   */
+  setIdentity({ tokens, user, token }) {
+    if (!tokens) { if (user !== this.user) this.setUser(user); return; }
+    this.tokens = true;
+    if (!token) { this.stop(); return; }
+    const same = user === this.user;
+    this.token = token;
+    if (same && this.open && this.welcomed) { this.refresh(token); return; }
+    if (!same) {
+      this.user = user;
+      this.everOpen = false;
+      for (const room of this.rooms.keys()) this.failPending(room, { code: "signed_out", message: "you signed in as someone else before it went out." });
+    }
+    this.reconnectNow();
+  }
+
+  /** stop closes the socket for good (signed out) until setIdentity. */
+  stop() {
+    this.token = null;
+    clearTimeout(this.timer);
+    this.stopPing();
+    const ws = this.ws;
+    this.ws = null;
+    for (const r of this.rooms.values()) r.joined = false;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, "signed out");
+    this.setState("signed-out");
+  }
+
+  /** refresh sends the socket a new token for the same holder. */
+  refresh(token) {
+    this.send({ type: "refresh", token, ref: this.ref({ kind: "refresh", token }) });
   }
 
   setState(state, detail = "") {
@@ -91,6 +150,7 @@ export class Hub {
     switch (m.type) {
       case "welcome":
         this.welcome = m;
+        this.welcomed = true;
         this.failures = 0;
         this.everOpen = true;
         this.setState("open");
@@ -138,12 +198,37 @@ export class Hub {
       case "cursors":
         r?.handler.onCursors?.(m);
         break;
+      case "presence":
+        if (r?.joined) r.handler.onPresence?.(m);
+        break;
+      case "left":
+        // Without a ref of ours: a renewed token may no longer watch it.
+        if (r && r.joined && !this.refs.has(m.ref)) {
+          r.joined = false;
+          r.handler.onError?.({ code: "forbidden", message: "Your new token does not let you watch this room any more." });
+        }
+        break;
+      case "refreshed": {
+        const e = this.refs.get(m.ref);
+        if (e?.kind !== "refresh") break;
+        this.onRenewed(Date.parse(m.exp));
+        // Rooms the old token could not watch may be open to this one.
+        for (const [room, r] of this.rooms) if (!r.joined) this.sendJoin(room);
+        break;
+      }
       case "pong":
         clearTimeout(this.pongTimer);
         break;
       case "error": {
         const e = m.ref ? this.refs.get(m.ref) : null;
-        if (e?.kind === "join") {
+        if (m.code === "token_expired") {
+          // The hub closes the socket with 4001 next: no reconnecting with it.
+          this.token = null;
+          this.onExpired(m);
+        } else if (e?.kind === "refresh") {
+          // The hub would not renew in-band: connect afresh with the new token.
+          if (this.token === e.token) this.reconnectNow();
+        } else if (e?.kind === "join") {
           const jr = this.rooms.get(e.room);
           jr?.handler.onError?.(m);
           if (jr && m.code !== "unavailable") this.failPending(e.room, m);
@@ -163,6 +248,18 @@ export class Hub {
     this.stopPing();
     this.ws = null;
     for (const r of this.rooms.values()) r.joined = false;
+    if (e.code === 4001 || !this.canConnect()) {
+      // 4001 comes after token_expired, which already signed the page out;
+      // should the error frame have been lost, the close says it too.
+      const told = !this.token;
+      this.token = null;
+      this.setState("signed-out");
+      if (e.code === 4001 && !told) this.onExpired({ code: "token_expired" });
+      return;
+    }
+    // Refused before the welcome: the token may have been (the browser does
+    // not say why): the hub's session endpoint tells, and signs out if so.
+    if (this.tokens && !this.welcomed && e.code !== 0) this.onHandshakeFailed();
     this.failures++;
     const delay = Math.min(5000, 250 * 2 ** Math.min(this.failures - 1, 5)) * (0.6 + Math.random() * 0.4);
     const why = e.code === 1012 ? "the hub is restarting" : e.code === 1008 ? "the connection fell behind" : "";

@@ -4,6 +4,7 @@
 // exception, saves screenshots, and talks to the Go test that started the
 // hubs over stdin/stdout ("@@ {json}" lines out, one JSON line back).
 import { createRequire } from "node:module";
+import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -103,13 +104,22 @@ export function assert(ok, msg) {
   if (!ok) throw new Error(msg);
 }
 
-/** api calls the hub's HTTP API from node. */
-export async function api(path, body, base = BASE) {
-  const r = await fetch(base + path, body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+/** api calls the hub's HTTP API from node (with a bearer token when given). */
+export async function api(path, body, base = BASE, token = "") {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const r = await fetch(base + path, body === undefined ? { headers } : {
+    method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const data = await r.json();
   if (!r.ok) throw new Error(`${path}: ${r.status} ${JSON.stringify(data)}`);
   return data;
+}
+
+/** jwt signs claims with HS256 (exp defaults to an hour from now). */
+export function jwt(secret, claims) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const body = { exp: Math.floor(Date.now() / 1000) + 3600, ...claims };
+  const head = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(body)}`;
+  return `${head}.${createHmac("sha256", secret).update(head).digest("base64url")}`;
 }
 
 // ---- talking to the Go test ---------------------------------------------------

@@ -1,9 +1,13 @@
 // Browser scenarios against one hub (the Go test TestBrowserPages starts it
 // and passes HOTROW_BASE_URL). Each scenario uses its own contexts, so each
 // context is a different user with its own saved name.
-import { run, context, open, shot, text, until, assert, api } from "./lib.mjs";
+import { run, context, open, shot, text, until, assert, api, jwt } from "./lib.mjs";
 
 const uniq = () => Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+// The hub with a token secret (rights and expiry), and tokens for it.
+const TOKENS = process.env.HOTROW_TOKEN_URL;
+const tok = (claims) => jwt(process.env.HOTROW_TEST_TOKEN_SECRET, claims);
+const nowS = () => Math.floor(Date.now() / 1000);
 
 await run({
   // The lobby: forms with errors next to their fields, and a new auction or
@@ -68,13 +72,18 @@ await run({
     assert(await a.inputValue("#me") === userA, "the name changed on reload");
 
     // Anti-snipe keeps the auction open while they bid, however slow the
-    // machine: every accepted bid moves the end to at least 10 s later.
+    // machine: every accepted bid moves the end to 12 s after it. The end
+    // is 10 s after the creation, so the first bid always moves it (by 2 s
+    // and more), and B always sees the anti-snipe notice, however fast the
+    // machine is.
     const au = await api("/api/auctions", { title: `Duel ${uniq()}`, starting_price: "10.00", increment: "1.00",
-      duration_s: 15, anti_snipe_window_s: 3600, anti_snipe_extend_s: 10 });
+      duration_s: 10, anti_snipe_window_s: 3600, anti_snipe_extend_s: 12 });
     const opened = Date.now();
     const path = `/auctions/${au.id}`;
     await Promise.all([a.goto(path), b.goto(path)]);
     for (const p of [a, b]) await text(p, "#conn", "Live", "connection");
+    // Each sees both of them watching (the hub's presence count).
+    for (const p of [a, b]) await text(p, "#watching", /^2 watching$/, "two watching");
 
     // A bids the minimum and leads; B sees it.
     await text(a, ".quick-bid[data-steps='0']", "Bid 10.00", "minimum quick bid");
@@ -122,6 +131,9 @@ await run({
     assert(fin.winner === userB && fin.final_price === "12.00", `the API says ${fin.winner} at ${fin.final_price}`);
     await shot(b, "auction-won");
     await shot(a, "auction-ended");
+    // B leaves: A's count goes back to one.
+    await b.close();
+    await text(a, "#watching", /^1 watching$/, "one watching after B left");
   },
 
   // Two people in one schema document: edits, cursors, a stale edit.
@@ -215,8 +227,39 @@ await run({
     await text(a, "#ddl", "dialect: dsql", "DSQL DDL");
     assert((await a.getAttribute("#download-ddl", "href")).endsWith("dialect=dsql"), "download link not on dsql");
     await text(a, "#audit", `${userB} renamed table “customers” to “buyers”`, "the audit log");
+    await until(a, () => document.querySelectorAll("#presence li[data-user]").length === 2 && !document.querySelector("#presence .more"),
+      null, "A lists both of them and no one more");
     await shot(a, "schema");
     await shot(b, "schema-other");
+
+    // A crowd: the hub lists the first 32 (A, B and 30 others), the page
+    // draws them and counts the other 4.
+    const crowd = await open(await context(s), "/proof");
+    await crowd.evaluate(async ({ n, room }) => {
+      window.__crowd = await Promise.all(Array.from({ length: n }, (_, i) => new Promise((resolve, reject) => {
+        const ws = new WebSocket(`ws://${location.host}/ws?user=crowd-${i}-${Math.random().toString(36).slice(2, 6)}`);
+        ws.onopen = () => ws.send(JSON.stringify({ type: "join", room, ref: "j" }));
+        ws.onmessage = (e) => {
+          const m = JSON.parse(e.data);
+          if (m.type === "joined") resolve(ws);
+          else if (m.type === "error") reject(new Error(m.message));
+        };
+        ws.onerror = () => reject(new Error("a crowd socket failed"));
+      })));
+    }, { n: 34, room: `schema:${doc.id}` });
+    await text(a, "#presence .more", /^\+4 more$/, "the four beyond the 32 drawn");
+    assert(await a.$$eval("#presence li[data-user]", (els) => els.length) === 32, "A does not draw 32 people");
+    await shot(a, "schema-crowd");
+    await crowd.evaluate(() => { for (const ws of window.__crowd) ws.close(); });
+    await until(a, () => document.querySelectorAll("#presence li[data-user]").length === 2 && !document.querySelector("#presence .more"),
+      null, "A lists the two of them again after the crowd left");
+
+    // B leaves: A is alone.
+    await b.close();
+    await until(a, (u) => {
+      const li = [...document.querySelectorAll("#presence li")];
+      return li.length === 1 && li[0].dataset.user === u && document.querySelector("#presence").getAttribute("aria-label") === "People here: 1";
+    }, userA, "A alone after B left");
   },
 
   // The proof panel runs to all green.
@@ -234,6 +277,98 @@ await run({
     assert(Number(await p.textContent("#c-accepted")) >= 1, "no bid was accepted");
     assert(Number(await p.textContent("#c-sent")) === 120, "not every bid was sent");
     await shot(p, "proof");
+  },
+
+  // A hub with a token secret: a page without a token is told to sign in
+  // and opens no socket (any refused request would be a console error);
+  // a token that may only watch watches, and its bid is refused in a
+  // sentence; a token with every right for the same holder, given while
+  // connected, renews the socket in-band, and the bid counts. The token
+  // stays with the tab across pages.
+  async tokens(s) {
+    const ops = tok({ sub: "ops", rights: { create: ["auction"], watch: ["*"] } });
+    const au = await api("/api/auctions", { title: `Signed lamp ${uniq()}`, starting_price: "5.00", increment: "1.00", duration_s: 600 }, TOKENS, ops);
+    const p = await open(await context(s, { base: TOKENS }), `/auctions/${au.id}`);
+    await text(p, "#auth-banner", "This hub needs a token", "told to sign in");
+    await text(p, "#conn", "Signed out", "the header without a token");
+    await text(p, "#title", "Sign in to see this auction", "the room without a token");
+    assert(await p.isHidden("#name-form"), "the name field shows on a hub that needs tokens");
+
+    await p.click("#auth-banner button");
+    await p.fill("#token-input", tok({ sub: "wendy", name: "Wendy W.", rights: { watch: [`auction:${au.id}`] } }));
+    await p.click("#token-submit");
+    await text(p, "#who", "Signed in as Wendy W. (wendy)", "who the token says");
+    await text(p, "#conn", "Live", "connected with the token");
+    await text(p, "#price", "5.00", "the auction with a watch-only token");
+    await text(p, "#watching", /^1 watching$/, "watching");
+    assert(await p.isHidden("#auth-banner"), "the sign-in banner stays after signing in");
+    await p.click(".quick-bid[data-steps='0']");
+    await text(p, "#outcome", "Your token does not give you the right to bid in this auction, so your bid of 5.00 was not placed.", "the refused bid");
+
+    await p.click("#token-btn");
+    await p.fill("#token-input", tok({ sub: "wendy", name: "Wendy W.", rights: { watch: ["auction:*"], bid: ["auction:*"] } }));
+    await p.click("#token-submit");
+    await text(p, "#notices", "Token renewed: you stay connected until", "renewed in-band");
+    await p.click(".quick-bid[data-steps='0']");
+    await text(p, "#outcome", "Your bid of 5.00 was accepted", "the bid with the right");
+    await text(p, "#leader", "wendy (you)", "leading");
+    const bids = await api(`/api/auctions/${au.id}/bids`, undefined, TOKENS, ops);
+    assert(bids.length === 1 && bids[0].bidder === "wendy", `bids ${JSON.stringify(bids)}`);
+    await shot(p, "tokens-auction");
+
+    await p.goto("/");
+    await text(p, "#who", "Wendy W.", "the token kept across pages of the tab");
+    await text(p, "#auctions", au.title, "the lobby with the token");
+  },
+
+  // Expiry, both ways. On the lobby, the list API answers 401 once the
+  // token expired: the page says so and stops asking. On an auction (at
+  // 375 px), the socket gets token_expired and close 4001: the page says
+  // so, does not reconnect with the dead token (a refused upgrade would be
+  // a console error), and a new token brings it back.
+  async expiry(s) {
+    const ops = tok({ sub: "ops", rights: { create: ["auction"], watch: ["*"] } });
+    const au = await api("/api/auctions", { title: `Short lamp ${uniq()}`, starting_price: "7.00", increment: "1.00", duration_s: 600 }, TOKENS, ops);
+    // The lobby polls; Chromium logs the 401 it gets, and the bad tokens' 401s.
+    const lobby = await open(await context(s, { base: TOKENS, allow: [/status of 401 \(Unauthorized\)/] }), "/");
+    const room = await open(await context(s, { base: TOKENS, width: 375, height: 740 }), `/auctions/${au.id}`);
+
+    // A token that is not one, and one the hub refuses, are said next to the field.
+    await lobby.click("#sign-in");
+    await lobby.fill("#token-input", "not a token");
+    await lobby.click("#token-submit");
+    await text(lobby, "#token-error", "That is not a token", "a malformed token");
+    await lobby.fill("#token-input", jwt("another-secret", { sub: "eve" }));
+    await lobby.click("#token-submit");
+    await text(lobby, "#token-error", "The hub refused this token", "a token signed with another secret");
+    await shot(lobby, "tokens-refused");
+
+    // Both sign in with tokens that expire in 4 s (the hub allows 5 more).
+    const short = (sub) => tok({ sub, exp: nowS() + 4, rights: { watch: ["*"], bid: ["*"] } });
+    await lobby.fill("#token-input", short("lena"));
+    await lobby.click("#token-submit");
+    await room.click("#auth-banner button");
+    await room.fill("#token-input", short("rory"));
+    await room.click("#token-submit");
+    await text(lobby, "#auctions", au.title, "the lobby signed in");
+    await text(room, "#conn", "Live", "the room signed in");
+    await text(room, "#price", "7.00", "the auction");
+
+    await text(lobby, "#auth-banner", "Your token has expired. Paste a new one to go on.", "the lobby after a 401");
+    await text(lobby, "#conn", "Signed out", "the lobby's header");
+    await text(room, "#auth-banner", /Your token expired at .*, so the hub closed the connection\. Paste a new token to go on\./, "the room after token_expired");
+    await text(room, "#conn", "Signed out", "the room's header");
+    const w = await room.evaluate(() => ({ doc: document.documentElement.scrollWidth, inner: window.innerWidth }));
+    assert(w.doc <= w.inner, `the signed-out room at 375 px scrolls sideways: ${JSON.stringify(w)}`);
+    await shot(room, "phone-token-expired");
+
+    await room.click("#auth-banner button");
+    await room.fill("#token-input", tok({ sub: "rory", rights: { watch: ["*"], bid: ["*"] } }));
+    await room.click("#token-submit");
+    await text(room, "#conn", "Live", "back with a new token");
+    await room.click(".quick-bid[data-steps='0']");
+    await text(room, "#outcome", "Your bid of 7.00 was accepted", "a bid after renewing");
+    await shot(room, "phone-token-auction");
   },
 
   // Every page at 375 px: no sideways scroll; labels, icon, 404.
