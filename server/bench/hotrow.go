@@ -33,7 +33,11 @@ func (h *hotrowTarget) start(ctx context.Context) (*server, error) {
 		return nil, err
 	}
 	h.addr = addr
-	cmd := exec.Command(h.bin, "serve", "-addr", addr, "-log-level", "warn")
+	// The per-address and per-hub socket limits are for the internet;
+	// one load client on loopback opens thousands of sockets at once, as
+	// it does against Centrifugo, which has no such limits.
+	cmd := exec.Command(h.bin, "serve", "-addr", addr, "-log-level", "warn",
+		"-max-conns", "0", "-max-conns-per-addr", "0", "-ws-conn-rate", "0")
 	cmd.Env = append(cmd.Environ(), h.env...)
 	return startServer(ctx, "hotrow", cmd, "http://"+addr+"/healthz", false)
 }
