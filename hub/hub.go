@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -61,6 +62,14 @@ type Config struct {
 	// that is gone is closed within PingInterval + PongWait. Default 25s
 	// and 10s.
 	PingInterval, PongWait time.Duration
+	// Writers is how many goroutines write the sockets that have frames
+	// waiting (hub/writers.go). Default half the processors, at least one:
+	// a write is a system call, the other processors read the sockets, run
+	// the rooms and commit, and with fewer writers a socket that is behind
+	// gets more of its frames in one write (measured with make bench on two
+	// processors: one writer costs 0.81 of the CPU per delivered event that
+	// two cost, at the same latency).
+	Writers int
 	// ReadBuffer is each socket's read buffer. Default 1 KiB: client
 	// messages are small, and a larger one is read through it in pieces.
 	ReadBuffer int
@@ -116,6 +125,9 @@ func (c *Config) defaults() {
 	}
 	if c.ReadBuffer <= 0 {
 		c.ReadBuffer = 1 << 10
+	}
+	if c.Writers <= 0 {
+		c.Writers = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if c.RateLimit == 0 {
 		c.RateLimit, c.RateBurst = 100, 200
@@ -184,7 +196,7 @@ func New(r Rooms, reg prometheus.Registerer, cfg Config) *Hub {
 		v = &auth.Verifier{Secret: cfg.TokenSecret, Default: auth.DefaultRights(r.Kinds().OpTypes()), Clock: cfg.Clock}
 	}
 	h := &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), auth: v, admit: newAdmission(cfg),
-		conns: map[*conn]struct{}{}, stopKA: make(chan struct{}), pool: newWriterPool()}
+		conns: map[*conn]struct{}{}, stopKA: make(chan struct{}), pool: newWriterPool(cfg.Writers)}
 	go h.keepalive(h.stopKA)
 	return h
 }

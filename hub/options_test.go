@@ -102,3 +102,49 @@ func unbatch(m map[string]any) []map[string]any {
 	}
 	return out
 }
+
+// However many writer goroutines share the sockets, each socket gets every
+// event of its room in order, once: a socket is on the ready list at most
+// once, so two writers never write it at the same time.
+func TestEverySocketGetsEveryEventWhateverTheWriters(t *testing.T) {
+	for _, writers := range []int{1, 4} {
+		t.Run(fmt.Sprint(writers, " writers"), func(t *testing.T) {
+			w := testkit.NewWorld(t, nil)
+			h := w.StartHub(testkit.HubOptions{Hub: hub.Config{HubID: "writers", Writers: writers, RateLimit: 1000, RateBurst: 1000}})
+			w.Auction(auction.CreateRequest{ID: "lamp", Title: "Lamp", StartingPrice: "1.00", Increment: "0.01"})
+			var watchers []*testkit.Client
+			for i := range 16 {
+				q := ""
+				if i%2 == 0 {
+					q = "&batch=1"
+				}
+				c := testkit.DialURL(t, testkit.WSURL(h.URL)+fmt.Sprintf("/ws?user=w%d%s", i, q), nil)
+				c.Until("welcome")
+				c.Send(map[string]any{"type": "join", "room": "auction:lamp"})
+				c.Until("joined")
+				watchers = append(watchers, c)
+			}
+			bidder := testkit.Dial(t, h.URL, "bidder")
+			const bids = 40
+			for i := range bids {
+				amount := 100 + i
+				bidder.Send(map[string]any{"type": "bid", "room": "auction:lamp", "id": fmt.Sprint("b", i),
+					"amount": fmt.Sprintf("%d.%02d", amount/100, amount%100)})
+			}
+			for i, c := range watchers {
+				next := 2.0
+				for next < 2+bids {
+					for _, f := range unbatch(c.Next()) {
+						if f["type"] != "event" {
+							continue
+						}
+						if f["version"] != next {
+							t.Fatalf("watcher %d: event version %v, want %v", i, f["version"], next)
+						}
+						next++
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,11 +1,10 @@
 package hub
 
 import (
-	"runtime"
 	"sync"
 )
 
-// writerPool is the hub's few writer goroutines (one per processor). A
+// writerPool is the hub's few writer goroutines (Config.Writers). A
 // socket with frames to write is put on a first-in, first-out ready list;
 // a writer takes it, writes everything queued for it in one system call
 // that never waits (the kernel takes it or says it would block), and takes
@@ -26,10 +25,10 @@ type writerPool struct {
 	head  int
 }
 
-func newWriterPool() *writerPool {
+func newWriterPool(writers int) *writerPool {
 	p := &writerPool{}
 	p.cond.L = &p.mu
-	for range runtime.GOMAXPROCS(0) {
+	for range max(writers, 1) {
 		go p.run()
 	}
 	return p

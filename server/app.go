@@ -112,7 +112,7 @@ func newApp(cfg config, st store, cs cursors.Store, log *slog.Logger, clk clock.
 		RateLimit: offIfZero(cfg.WSMsgRate), RateBurst: float64(cfg.WSMsgBurst),
 		ConnRate: offIfZero(cfg.WSConnRate), ConnBurst: cfg.WSConnBurst,
 		MaxConns: noCapIfZero(cfg.MaxConns), MaxConnsPerAddr: noCapIfZero(cfg.MaxConnsPerAddr), ClientAddr: clientAddr,
-		PingInterval: cfg.PingInterval, PongWait: cfg.PongWait})
+		PingInterval: cfg.PingInterval, PongWait: cfg.PongWait, Writers: cfg.WSWriters})
 
 	rt := newRoutes(&guard{auth: verifier}, csrf{allowOrigins: origins}, httpLimits{
 		reads:  ratelimit.New(cfg.HTTPRate, cfg.HTTPBurst),

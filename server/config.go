@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 )
@@ -66,6 +67,7 @@ type config struct {
 
 	PingInterval time.Duration
 	PongWait     time.Duration
+	WSWriters    int // goroutines writing sockets; default half the processors
 	NATS         natsConfig
 }
 
@@ -224,6 +226,8 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.PongWait, err = envDuration("HOTROW_PONG_WAIT", 10*time.Second)
 	keep(err)
+	c.WSWriters, err = envInt("HOTROW_WS_WRITERS", max(1, runtime.GOMAXPROCS(0)/2))
+	keep(err)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
@@ -290,11 +294,15 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.DurationVar(&c.CursorPollInterval, "cursor-poll-interval", c.CursorPollInterval, "how often rooms read other hubs' cursors (HOTROW_CURSOR_POLL_INTERVAL)")
 	fs.DurationVar(&c.PingInterval, "ping-interval", c.PingInterval, "how often every socket is pinged (HOTROW_PING_INTERVAL)")
 	fs.DurationVar(&c.PongWait, "pong-wait", c.PongWait, "how long a ping may go unanswered before the socket is closed (HOTROW_PONG_WAIT)")
+	fs.IntVar(&c.WSWriters, "ws-writers", c.WSWriters, "goroutines writing to sockets; default half the processors, at least 1 (HOTROW_WS_WRITERS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.WSWriters < 1 {
+		return c, fmt.Errorf("-ws-writers=%d: want 1 or more", c.WSWriters)
 	}
 	if c.DynamoShards < 1 || c.DynamoShards > 256 {
 		return c, fmt.Errorf("DYNAMODB_CURSOR_SHARDS=%d: want 1 to 256", c.DynamoShards)

@@ -25,6 +25,7 @@ type Config struct {
 	Sockets      int           // watchers in the hot room
 	Rate         float64       // events a second
 	Events       int           // events in the fan-out
+	Runs         int           // fan-out runs per server; the table shows each measure's median
 	Dialers      int           // sockets dialled at a time in a join storm
 	Settle       time.Duration // idle time after the storm before memory is read
 	Drain        time.Duration // longest wait for the last deliveries
@@ -52,6 +53,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Sockets, "sockets", 10000, "watching sockets in the hot room")
 	fs.Float64Var(&cfg.Rate, "rate", 10, "events a second in the fan-out")
 	fs.IntVar(&cfg.Events, "events", 100, "events in the fan-out")
+	fs.IntVar(&cfg.Runs, "runs", 1, "runs per server, alternating between them; the table shows each measure's median and sums the counts")
 	fs.IntVar(&cfg.Dialers, "dialers", 200, "sockets dialled at a time in a join storm")
 	fs.DurationVar(&cfg.Settle, "settle", 5*time.Second, "idle time after the join storm before memory is read")
 	fs.DurationVar(&cfg.Drain, "drain", 10*time.Second, "longest wait for the last deliveries")
@@ -62,8 +64,8 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cfg.Sockets < 1 || cfg.Rate <= 0 || cfg.Events < 1 || cfg.Dialers < 1 {
-		return errors.New("bench: -sockets, -rate, -events and -dialers must be positive")
+	if cfg.Sockets < 1 || cfg.Rate <= 0 || cfg.Events < 1 || cfg.Dialers < 1 || cfg.Runs < 1 {
+		return errors.New("bench: -sockets, -rate, -events, -dialers and -runs must be positive")
 	}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -77,7 +79,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 type Report struct {
 	cfg     Config
 	fds     uint64
-	fanout  []*fanoutResult
+	fanout  [][]*fanoutResult // per server, one per run
 	commits *commitResult
 }
 
@@ -102,8 +104,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Centrifugo != "" {
 		targets = append(targets, &centrifugoTarget{bin: cfg.Centrifugo, dir: dir})
 	}
-	for _, t := range targets {
-		rep.fanout = append(rep.fanout, runFanout(ctx, cfg, t))
+	// Runs alternate between the servers, so that a disturbance of the
+	// machine during one run weighs on both columns alike.
+	rep.fanout = make([][]*fanoutResult, len(targets))
+	for run := range max(cfg.Runs, 1) {
+		for i, t := range targets {
+			if cfg.Runs > 1 {
+				cfg.logf("%s: run %d of %d", t.name(), run+1, cfg.Runs)
+			}
+			rep.fanout[i] = append(rep.fanout[i], runFanout(ctx, cfg, t))
+		}
 	}
 	if cfg.PGBin != "" {
 		rep.commits = runCommitRate(ctx, cfg)

@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 // The load client finds every trigger in a frame: one event, a batch of
@@ -51,5 +53,38 @@ func TestCentrifugoPing(t *testing.T) {
 	}
 	if c.answer([]byte(`{"push":{"pub":{}}}`)) != nil {
 		t.Error("a publication was answered as a ping")
+	}
+}
+
+// Over several runs a measure is the median, a count is the sum, and one
+// failed run fails the column rather than being left out.
+func TestCombineRuns(t *testing.T) {
+	p99 := func(f *fanoutResult) float64 { return float64(f.latP99) }
+	runs := func(vs ...time.Duration) []*fanoutResult {
+		var rs []*fanoutResult
+		for _, v := range vs {
+			rs = append(rs, &fanoutResult{latP99: v})
+		}
+		return rs
+	}
+	for _, tc := range []struct {
+		runs []*fanoutResult
+		sum  bool
+		want float64
+	}{
+		{runs(300, 100, 200), false, 200},
+		{runs(400, 100, 200, 300), false, 250},
+		{runs(7), false, 7},
+		{runs(1, 2, 3), true, 6},
+	} {
+		got, ok := combine(tc.runs, p99, tc.sum)
+		if !ok || got != tc.want {
+			t.Errorf("combine(%v, sum=%v) = %v, %v; want %v", tc.runs, tc.sum, got, ok, tc.want)
+		}
+	}
+	failed := runs(100, 200, 300)
+	failed[1].err = errors.New("storm timed out")
+	if _, ok := combine(failed, p99, false); ok {
+		t.Error("a failed run was left out of the median")
 	}
 }

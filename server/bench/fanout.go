@@ -38,6 +38,7 @@ type fanoutResult struct {
 	latMax      time.Duration
 	eventBytes  int64
 	eventFrames int64
+	fanFrames   int64 // frames (messages) received during the fan-out
 }
 
 func (r *fanoutResult) rssPerSocket() float64 {
@@ -140,6 +141,10 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 	}
 	defer closeTrigger()
 	cpu0, _ := srv.cpu()
+	var frames0 int64
+	for _, w := range ws {
+		frames0 += w.frames.Load()
+	}
 	every := time.Duration(float64(time.Second) / cfg.Rate)
 	for n := 0; n < cfg.Events; n++ {
 		if wait := time.Until(fanStart.Add(time.Duration(n) * every)); wait > 0 {
@@ -163,6 +168,10 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 	cpu1, _ := srv.cpu()
 	res.cpu = cpu1 - cpu0
 	for _, w := range ws {
+		res.fanFrames += w.frames.Load()
+	}
+	res.fanFrames -= frames0
+	for _, w := range ws {
 		w.s.close()
 	}
 	stop.Wait()
@@ -185,8 +194,8 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 		res.latP50, res.latP99, res.latMax = us(len(lat)/2), us(len(lat)*99/100), us(len(lat)-1)
 	}
 	res.eventFrames = res.deliveries
-	cfg.logf("%s: %d events to %d sockets: p50 %v p99 %v, %v CPU per delivery", t.name(), res.events, len(ws),
-		res.latP50, res.latP99, res.cpuPerDelivery())
+	cfg.logf("%s: %d events to %d sockets: p50 %v p99 %v, %v CPU per delivery, %.2f events per frame", t.name(), res.events, len(ws),
+		res.latP50, res.latP99, res.cpuPerDelivery(), float64(res.deliveries)/float64(max(res.fanFrames, 1)))
 	return res
 }
 
