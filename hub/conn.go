@@ -64,6 +64,18 @@ func (c *conn) Send(frame []byte, droppable bool) bool {
 	return false
 }
 
+// SendLazy implements cursors.LazyPeer: a droppable frame (a presence
+// count) that goes out with the socket's next write, or at the latest after
+// lazyDelay. In a busy room a count thus rides with the next event instead of
+// costing every socket a write of its own (hub/lazy.go).
+func (c *conn) SendLazy(frame []byte) bool {
+	res, later := c.q.pushLazy(frame)
+	if later {
+		c.hub.lazy.add(c)
+	}
+	return res == pushQueued || res == pushDropped
+}
+
 // SendEvent implements rooms.EventSubscriber: the event in the form the
 // client asked for.
 func (c *conn) SendEvent(f *rooms.EventFrame) bool {

@@ -185,6 +185,7 @@ type Hub struct {
 	inflight sync.WaitGroup
 	stopKA   chan struct{} // closed by Drain: ends the keepalive goroutine
 	pool     *writerPool
+	lazy     *lazyFlusher
 }
 
 // New makes a hub serving the rooms of r; it registers its metrics on reg.
@@ -197,6 +198,7 @@ func New(r Rooms, reg prometheus.Registerer, cfg Config) *Hub {
 	}
 	h := &Hub{cfg: cfg, rooms: r, m: newMetrics(reg, r.Kinds().OpTypes()), auth: v, admit: newAdmission(cfg),
 		conns: map[*conn]struct{}{}, stopKA: make(chan struct{}), pool: newWriterPool(cfg.Writers)}
+	h.lazy = &lazyFlusher{clock: cfg.Clock, delay: lazyDelay, pool: h.pool, stop: h.stopKA}
 	go h.keepalive(h.stopKA)
 	return h
 }

@@ -82,6 +82,38 @@ func (q *sendQueue) push(frame []byte, droppable bool) (res pushResult, start bo
 	return pushQueued, q.claim()
 }
 
+// pushLazy queues a droppable frame that need not go out at once (a
+// presence count): it wakes no writer. A writer running, or started by the
+// next push, takes it with the rest; later reports that none will, so the
+// caller must see to it later (claimPending) that it does not wait forever.
+func (q *sendQueue) pushLazy(frame []byte) (res pushResult, later bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case q.closed:
+		return pushClosed, false
+	case q.frames >= q.maxFrames/2 || q.bytes >= q.maxBytes/2:
+		q.dropped.Inc()
+		return pushDropped, false
+	}
+	q.pending = append(q.pending, frame)
+	q.frames++
+	q.bytes += len(frame)
+	return pushQueued, !q.writing
+}
+
+// claimPending marks a writer running, and reports that the caller must
+// start it, when frames wait and no writer runs: the lazy frames that no
+// push has taken along meanwhile.
+func (q *sendQueue) claimPending() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 && !q.closed {
+		return false
+	}
+	return q.claim()
+}
+
 // claim marks a writer running and reports whether none was. Called with
 // the lock held.
 func (q *sendQueue) claim() bool {

@@ -145,3 +145,50 @@ func TestPresenceJoinStormLinear(t *testing.T) {
 		t.Fatalf("presence bytes per joiner: %.0f with 100 joiners, %.0f with 1,000: not linear", small, large)
 	}
 }
+
+// lazyPeer is a peer that can hold a frame back (LazyPeer): it records
+// which counts came which way.
+type lazyPeer struct {
+	*peer
+	lazy chan wire.Presence
+}
+
+func (p *lazyPeer) SendLazy(frame []byte) bool {
+	var n wire.Presence
+	if err := json.Unmarshal(frame, &n); err != nil || n.Type != "presence" {
+		panic(fmt.Sprintf("a lazy frame that is not a count: %s", frame))
+	}
+	p.lazy <- n
+	return true
+}
+
+// A count to everyone goes to a socket that can hold it back the lazy way
+// (in a busy room it rides with the next event); a joiner's count comes at
+// once, with its first frames.
+func TestPresenceCountToEveryoneIsLazy(t *testing.T) {
+	f := clock.NewFake(t0)
+	s := newTestService(t, NewMemStore(), f, nil, func(c *Config) {
+		c.Listed = map[string]int{"auction": 0}
+		c.PresenceInterval = time.Second
+	})
+	const room = "auction:lamp"
+	pa := &lazyPeer{peer: newPeer(), lazy: make(chan wire.Presence, 16)}
+	s.Connect("ann", "", pa).Join(room)
+	tickRoom(t, s, f, room)
+	if n := pa.count(t); n != 1 {
+		t.Fatalf("joiner's count = %d, want 1, sent at once", n)
+	}
+	s.Connect("ben", "", newPeer()).Join(room)
+	for f.Now().Before(t0.Add(1100 * time.Millisecond)) {
+		tickRoom(t, s, f, room)
+	}
+	pa.noCount(t)
+	select {
+	case n := <-pa.lazy:
+		if n.Count != 2 {
+			t.Fatalf("lazy count = %d, want 2", n.Count)
+		}
+	default:
+		t.Fatal("the count to everyone was not sent the lazy way")
+	}
+}

@@ -340,8 +340,11 @@ func (r *room) tick() bool {
 			conn.peer.Send(frame, true)
 			sent++
 		}
-		if everyone || isNew {
+		switch lazy, ok := conn.peer.(LazyPeer); {
+		case isNew || (everyone && !ok):
 			conn.peer.Send(counted, true)
+		case everyone:
+			lazy.SendLazy(counted)
 		}
 	}
 	clear(r.newcomers)

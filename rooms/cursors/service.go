@@ -22,6 +22,15 @@ type Peer interface {
 	Send(frame []byte, droppable bool) bool
 }
 
+// LazyPeer is a Peer that can hold a frame back for its next write (a
+// short while at most): a room's presence count to all its sockets goes
+// that way, so that in a busy room it rides with the next event instead of
+// costing every socket a write of its own. A joiner's count is sent at once.
+type LazyPeer interface {
+	Peer
+	SendLazy(frame []byte) bool
+}
+
 // Config tunes the service. Zero fields take the defaults.
 type Config struct {
 	// HubID names this hub; it prefixes the connection ids written to the

@@ -26,6 +26,7 @@ type Config struct {
 	Rate         float64       // events a second
 	Events       int           // events in the fan-out
 	Runs         int           // fan-out runs per server; the table shows each measure's median
+	PerEvent     bool          // log each event's latency spread
 	Dialers      int           // sockets dialled at a time in a join storm
 	Settle       time.Duration // idle time after the storm before memory is read
 	Drain        time.Duration // longest wait for the last deliveries
@@ -53,6 +54,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Sockets, "sockets", 10000, "watching sockets in the hot room")
 	fs.Float64Var(&cfg.Rate, "rate", 10, "events a second in the fan-out")
 	fs.IntVar(&cfg.Events, "events", 100, "events in the fan-out")
+	fs.BoolVar(&cfg.PerEvent, "per-event", false, "log each event's latency, first, median, 99th percentile and last socket, to find where a slow delivery waited")
 	fs.IntVar(&cfg.Runs, "runs", 1, "runs per server, alternating between them; the table shows each measure's median and sums the counts")
 	fs.IntVar(&cfg.Dialers, "dialers", 200, "sockets dialled at a time in a join storm")
 	fs.DurationVar(&cfg.Settle, "settle", 5*time.Second, "idle time after the join storm before memory is read")

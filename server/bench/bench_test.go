@@ -41,6 +41,12 @@ func TestPresenceBytes(t *testing.T) {
 	if n := h.presence([]byte(`{"type":"event","data":{"id":"t-1"}}`)); n != 0 {
 		t.Errorf("event: %d presence bytes, want 0", n)
 	}
+	// A cursors frame holds objects, and strings with braces and quotes.
+	c := `{"type":"cursors","room":"schema:s","cursors":[{"user":"a","name":"}{\"","pos":{"x":1,"y":{"z":2}},"at":"t"}],"gone":[]}`
+	batch = `{"type":"batch","frames":[{"type":"event","data":{"id":"t-1"}},` + c + `,` + p + `]}`
+	if n := h.presence([]byte(batch)); n != len(c)+len(p) {
+		t.Errorf("batch with cursors: %d presence bytes, want %d", n, len(c)+len(p))
+	}
 }
 
 // Centrifugo's ping is answered alone or among publications.

@@ -183,6 +183,9 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 		lat = append(lat, w.lat...)
 	}
 	res.missing = want - res.deliveries
+	if cfg.PerEvent {
+		perEvent(cfg, t.name(), res.events, ws)
+	}
 	// A delivery that did not come within the drain window counts as slower
 	// than any that came: percentiles are over every delivery owed.
 	for range max(res.missing, 0) {
@@ -258,4 +261,30 @@ func storm(ctx context.Context, cfg Config, t target, d *dialer, room string, n 
 		}
 	}
 	return out, outW, first
+}
+
+// perEvent writes, for each event, how long the first, the median, the
+// 99th-percentile and the last socket waited for it: whether a slow
+// delivery was the writers' pass over the sockets (the first quick, the
+// last late) or held back for every socket (the first late too). Only
+// watchers that got every event count, so that latency i is event i's.
+func perEvent(cfg Config, name string, events int, ws []*watcher) {
+	var full []*watcher
+	for _, w := range ws {
+		if w.got == events && w.disorder == 0 && len(w.lat) == events {
+			full = append(full, w)
+		}
+	}
+	if len(full) == 0 {
+		return
+	}
+	cfg.logf("%s: per event, over the %d sockets that got every event (ms): first, p50, p99, last", name, len(full))
+	l := make([]int32, len(full))
+	for n := range events {
+		for i, w := range full {
+			l[i] = w.lat[n]
+		}
+		slices.Sort(l)
+		cfg.logf("%s: event %d: %d %d %d %d", name, n, l[0]/1000, l[len(l)/2]/1000, l[len(l)*99/100]/1000, l[len(l)-1]/1000)
+	}
 }

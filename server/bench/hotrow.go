@@ -157,16 +157,46 @@ func (h *hotrowTarget) trigger(ctx context.Context, d *dialer, room string) (fun
 
 func (h *hotrowTarget) answer([]byte) []byte { return nil }
 
-// presence counts the presence frames b holds (itself, or in a batch).
+// presence counts the bytes of the presence frames b holds (itself, or in a
+// batch). It scans rather than decodes: every watcher runs it on every
+// frame, and a load client that decoded each batch would spend on it the
+// CPU the servers compete for (Centrifugo, with presence off, sends none).
 func (h *hotrowTarget) presence(b []byte) int {
-	if !bytes.Contains(b, []byte(`"type":"cursors"`)) && !bytes.Contains(b, []byte(`"type":"presence"`)) {
-		return 0
-	}
 	n := 0
-	eachFrame(b, func(f []byte) {
-		if bytes.HasPrefix(f, []byte(`{"type":"cursors"`)) || bytes.HasPrefix(f, []byte(`{"type":"presence"`)) {
-			n += len(f)
+	for _, p := range presencePrefixes {
+		for rest := b; ; {
+			i := bytes.Index(rest, p)
+			if i < 0 {
+				break
+			}
+			size := objectLen(rest[i:])
+			n += size
+			rest = rest[i+max(size, 1):]
 		}
-	})
+	}
 	return n
+}
+
+var presencePrefixes = [][]byte{[]byte(`{"type":"cursors"`), []byte(`{"type":"presence"`)}
+
+// objectLen is the length of the JSON object b starts with (strings and
+// nested objects skipped over), or len(b) if it does not end.
+func objectLen(b []byte) int {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(b)
 }
