@@ -70,22 +70,31 @@ func TestBatchedSocketGetsEveryEvent(t *testing.T) {
 	b.Until("welcome")
 	b.Send(map[string]any{"type": "join", "room": "auction:lamp"})
 	b.Until("joined")
-	bidder := testkit.Dial(t, h.URL, "bidder")
 	const bids = 50
-	for i := range bids {
+	sendRisingBids(testkit.Dial(t, h.URL, "bidder"), "auction:lamp", bids)
+	expectEvents(t, b, "", bids)
+}
+
+// sendRisingBids sends n bids, each a cent above the last, from 1.00.
+func sendRisingBids(bidder *testkit.Client, room string, n int) {
+	for i := range n {
 		amount := 100 + i
-		bidder.Send(map[string]any{"type": "bid", "room": "auction:lamp", "id": fmt.Sprint("b", i),
+		bidder.Send(map[string]any{"type": "bid", "room": room, "id": fmt.Sprint("b", i),
 			"amount": fmt.Sprintf("%d.%02d", amount/100, amount%100)})
 	}
-	next := 2.0
-	for next < 2+bids {
-		m := b.Next()
-		for _, f := range unbatch(m) {
+}
+
+// expectEvents reads c until it has the n events of those bids, versions 2
+// to n+1, each once and in order, batched or not.
+func expectEvents(t *testing.T, c *testkit.Client, who string, n int) {
+	t.Helper()
+	for next := 2.0; next < float64(2+n); {
+		for _, f := range unbatch(c.Next()) {
 			if f["type"] != "event" {
 				continue
 			}
 			if f["version"] != next {
-				t.Fatalf("event version %v, want %v", f["version"], next)
+				t.Fatalf("%sevent version %v, want %v", who, f["version"], next)
 			}
 			next++
 		}
@@ -124,26 +133,10 @@ func TestEverySocketGetsEveryEventWhateverTheWriters(t *testing.T) {
 				c.Until("joined")
 				watchers = append(watchers, c)
 			}
-			bidder := testkit.Dial(t, h.URL, "bidder")
 			const bids = 40
-			for i := range bids {
-				amount := 100 + i
-				bidder.Send(map[string]any{"type": "bid", "room": "auction:lamp", "id": fmt.Sprint("b", i),
-					"amount": fmt.Sprintf("%d.%02d", amount/100, amount%100)})
-			}
+			sendRisingBids(testkit.Dial(t, h.URL, "bidder"), "auction:lamp", bids)
 			for i, c := range watchers {
-				next := 2.0
-				for next < 2+bids {
-					for _, f := range unbatch(c.Next()) {
-						if f["type"] != "event" {
-							continue
-						}
-						if f["version"] != next {
-							t.Fatalf("watcher %d: event version %v, want %v", i, f["version"], next)
-						}
-						next++
-					}
-				}
+				expectEvents(t, c, fmt.Sprintf("watcher %d: ", i), bids)
 			}
 		})
 	}
