@@ -121,6 +121,9 @@ func (s *sequencer) run() {
 				s.idle.Stop()
 				s.idle = nil
 			}
+			// Handled: until the next batch, hold no request, so that the
+			// socket of a leave is not kept alive by its room.
+			clear(batch)
 		case <-deadlineC:
 			s.deadline = nil
 			if !s.draining() {
