@@ -19,6 +19,7 @@ import (
 	"hotrow/internal/testkit"
 	"hotrow/rooms"
 	"hotrow/rooms/auction"
+	"hotrow/server/bench"
 	"hotrow/txn/pgstore"
 )
 
@@ -158,32 +159,10 @@ func (c *benchCeiling) run(d time.Duration) int64 {
 	return commits
 }
 
-// bid is the engine's bid transaction without the engine: the idempotency
-// record, the auction, its version and the clock; then the room version,
-// event, auction, bid and idempotency writes with COMMIT.
+// bid is the engine's bid transaction without the engine (bench.RawBid).
 func (c *benchCeiling) bid() {
 	c.n++
-	id, room, msg := c.id, auction.Room(c.id), fmt.Sprintf("c%d", c.n)
-	err := c.st.Auctions().Attempt(c.ctx, id, rooms.Key{Room: room, User: "ceiling", ID: msg}, func(tx auction.Tx) error {
-		if _, found := tx.Applied(); found {
-			return nil
-		}
-		a, v, err := tx.Load()
-		if err != nil {
-			return err
-		}
-		now := tx.Now()
-		na, rej := a.PlaceBid(a.MinNextBid(), "ceiling", now)
-		if rej != nil {
-			return rej
-		}
-		data, _ := json.Marshal(auction.BidData{Amount: na.CurrentBid, Bidder: "ceiling", EndsAt: na.EndsAt, ID: msg})
-		state, _ := json.Marshal(na.StateAt(now))
-		ev := rooms.Event{Room: room, Version: v + 1, Kind: auction.KindBid, By: "ceiling", At: now, Data: data, State: state}
-		return tx.SaveBid(c.ctx, na, auction.Bid{AuctionID: id, Version: v + 1, Amount: na.CurrentBid, Bidder: "ceiling", At: now, MsgID: msg},
-			ev, rooms.Applied{Version: v + 1, Attempts: 1})
-	})
-	if err != nil {
+	if err := bench.RawBid(c.ctx, c.st.Auctions(), c.id, "ceiling", fmt.Sprintf("c%d", c.n)); err != nil {
 		c.b.Fatalf("ceiling bid %d: %v", c.n, err)
 	}
 }

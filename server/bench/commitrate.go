@@ -164,35 +164,43 @@ func rawCeiling(ctx context.Context, cfg Config, pg *testpg.Standalone) (float64
 		DurationS: &dur, AntiSnipeWindowS: &zero, AntiSnipeExtendS: &zero}, "bench"); err != nil {
 		return 0, 0, err
 	}
-	room := auction.Room("hot")
 	var n int64
 	t0 := time.Now()
 	end := t0.Add(cfg.CommitFor)
 	for time.Now().Before(end) {
-		id := fmt.Sprintf("r-%d", n)
-		err := st.Auctions().Attempt(ctx, "hot", rooms.Key{Room: room, User: "raw", ID: id}, func(tx auction.Tx) error {
-			if _, found := tx.Applied(); found {
-				return nil
-			}
-			a, v, err := tx.Load()
-			if err != nil {
-				return err
-			}
-			now := tx.Now()
-			na, rej := a.PlaceBid(a.MinNextBid(), "raw", now)
-			if rej != nil {
-				return rej
-			}
-			data, _ := json.Marshal(auction.BidData{Amount: na.CurrentBid, Bidder: "raw", EndsAt: na.EndsAt, ID: id})
-			state, _ := json.Marshal(na.StateAt(now))
-			ev := rooms.Event{Room: room, Version: v + 1, Kind: auction.KindBid, By: "raw", At: now, Data: data, State: state}
-			b := auction.Bid{AuctionID: "hot", Version: v + 1, Amount: na.CurrentBid, Bidder: "raw", At: now, MsgID: id}
-			return tx.SaveBid(ctx, na, b, ev, rooms.Applied{Version: v + 1, Attempts: 1})
-		})
-		if err != nil {
+		if err := RawBid(ctx, st.Auctions(), "hot", "raw", fmt.Sprintf("r-%d", n)); err != nil {
 			return 0, 0, err
 		}
 		n++
 	}
 	return float64(n) / time.Since(t0).Seconds(), n, nil
+}
+
+// RawBid is the engine's bid transaction without the engine, hub or socket:
+// in one transaction of st, the message's idempotency record, the auction,
+// its version and the clock are read, and a bid at the minimum by bidder is
+// written with the event, state and idempotency record a hub would write.
+// It is the ceiling a hub's commit rate is measured against (here, and on
+// the DSQL test double in server/bench_dsql_test.go).
+func RawBid(ctx context.Context, st auction.Store, auctionID, bidder, msgID string) error {
+	room := auction.Room(auctionID)
+	return st.Attempt(ctx, auctionID, rooms.Key{Room: room, User: bidder, ID: msgID}, func(tx auction.Tx) error {
+		if _, found := tx.Applied(); found {
+			return nil
+		}
+		a, v, err := tx.Load()
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		na, rej := a.PlaceBid(a.MinNextBid(), bidder, now)
+		if rej != nil {
+			return rej
+		}
+		data, _ := json.Marshal(auction.BidData{Amount: na.CurrentBid, Bidder: bidder, EndsAt: na.EndsAt, ID: msgID})
+		state, _ := json.Marshal(na.StateAt(now))
+		ev := rooms.Event{Room: room, Version: v + 1, Kind: auction.KindBid, By: bidder, At: now, Data: data, State: state}
+		b := auction.Bid{AuctionID: auctionID, Version: v + 1, Amount: na.CurrentBid, Bidder: bidder, At: now, MsgID: msgID}
+		return tx.SaveBid(ctx, na, b, ev, rooms.Applied{Version: v + 1, Attempts: 1})
+	})
 }
