@@ -322,18 +322,24 @@ func (h *Hub) Drain() {
 	h.mu.Unlock()
 }
 
+// openConns is the sockets open now, taken under the lock so that the
+// caller can work on them without holding it.
+func (h *Hub) openConns() []*conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		all = append(all, c)
+	}
+	return all
+}
+
 // CloseAll closes every socket with 1012 (reconnect and re-join with since)
 // after writing what is queued for it, and waits for them to finish or ctx
 // to end.
 func (h *Hub) CloseAll(ctx context.Context) {
 	h.Drain()
-	h.mu.Lock()
-	all := make([]*conn, 0, len(h.conns))
-	for c := range h.conns {
-		all = append(all, c)
-	}
-	h.mu.Unlock()
-	for _, c := range all {
+	for _, c := range h.openConns() {
 		c.disconnect(disconnectShutdown)
 	}
 	done := make(chan struct{})

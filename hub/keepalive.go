@@ -56,13 +56,7 @@ func (h *Hub) keepalive(stop <-chan struct{}) {
 // checkAlive pings the sockets due a ping and closes those whose ping went
 // unanswered.
 func (h *Hub) checkAlive(now time.Time, tick time.Duration) {
-	h.mu.Lock()
-	all := make([]*conn, 0, len(h.conns))
-	for c := range h.conns {
-		all = append(all, c)
-	}
-	h.mu.Unlock()
-	for _, c := range all {
+	for _, c := range h.openConns() {
 		l := &c.alive
 		if l.lastPing.IsZero() {
 			l.lastPing = now // a new socket: its first ping is an interval away
