@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -58,25 +59,10 @@ func startChildHub(t *testing.T, id string, env ...string) *childHub {
 			t.Logf("hub %s log (last lines):\n%s", id, tailFile(h.logPath, 30))
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(h.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return h
-			}
-		}
-		select {
-		case <-h.proc.Exited:
-			t.Fatalf("hub %s exited at start-up: %v\n%s", id, h.proc.Err, tailFile(h.logPath, 30))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hub %s not ready after 60s\n%s", id, tailFile(h.logPath, 30))
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := h.proc.WaitReady(context.Background(), h.url+"/readyz", 60*time.Second, false); err != nil {
+		t.Fatalf("hub %s: %v\n%s", id, err, tailFile(h.logPath, 30))
 	}
+	return h
 }
 
 // kill sends SIGKILL: no drain, no goodbye, sockets cut.

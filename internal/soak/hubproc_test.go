@@ -78,25 +78,10 @@ func startHub(t *testing.T, bin, dsn, logPath string, env ...string) *hubProc {
 	}
 	h := &hubProc{t: t, cmd: cmd, proc: p, url: "http://" + addr, log: logPath}
 	t.Cleanup(h.stop)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(h.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return h
-			}
-		}
-		select {
-		case <-p.Exited:
-			t.Fatalf("hub exited during start-up (%v); log %s", p.Err, logPath)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hub not ready after 30s; log %s", logPath)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := p.WaitReady(context.Background(), h.url+"/readyz", 30*time.Second, false); err != nil {
+		t.Fatalf("hub: %v; log %s", err, logPath)
 	}
+	return h
 }
 
 // stop drains the hub with SIGTERM and waits for it to exit.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -36,27 +35,11 @@ func startServer(ctx context.Context, name string, cmd *exec.Cmd, ready string, 
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	s.proc = p
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.Exited:
-			return nil, fmt.Errorf("%s exited during start-up (%v):\n%s", name, p.Err, tail(s.log.String()))
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		default:
-		}
-		resp, err := http.Get(ready)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK || anyStatus {
-				return s, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := p.WaitReady(ctx, ready, 60*time.Second, anyStatus); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("%s: %w:\n%s", name, err, tail(s.log.String()))
 	}
-	s.stop()
-	return nil, fmt.Errorf("%s not ready at %s after 60s:\n%s", name, ready, tail(s.log.String()))
+	return s, nil
 }
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
