@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,25 +65,10 @@ func startChildHub(t *testing.T, id string, env ...string) *childHub {
 }
 
 // kill sends SIGKILL: no drain, no goodbye, sockets cut.
-func (h *childHub) kill() {
-	_ = h.cmd.Process.Signal(syscall.SIGKILL)
-	<-h.proc.Exited
-}
+func (h *childHub) kill() { h.proc.Kill() }
 
 // stop ends the hub gracefully (SIGTERM), or kills it after 10s.
-func (h *childHub) stop() {
-	select {
-	case <-h.proc.Exited:
-		return
-	default:
-	}
-	_ = h.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-h.proc.Exited:
-	case <-time.After(10 * time.Second):
-		h.kill()
-	}
-}
+func (h *childHub) stop() { h.proc.Stop(10 * time.Second) }
 
 // metric reads the sum of a metric family's series matching labels from
 // the hub's /metrics.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"runtime"
+	"syscall"
 	"time"
 )
 
@@ -19,6 +20,8 @@ type Process struct {
 	// error.
 	Exited chan struct{}
 	Err    error
+
+	cmd *exec.Cmd
 }
 
 // Start starts cmd. A Pdeathsig in cmd.SysProcAttr fires when the *thread*
@@ -26,7 +29,7 @@ type Process struct {
 // goroutine locked to its OS thread that stays alive, waiting, until the
 // child exits: no other goroutine can end that thread early.
 func Start(cmd *exec.Cmd) (*Process, error) {
-	p := &Process{Exited: make(chan struct{})}
+	p := &Process{Exited: make(chan struct{}), cmd: cmd}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -72,4 +75,34 @@ func (p *Process) WaitReady(ctx context.Context, url string, timeout time.Durati
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// Stop ends the child gracefully: SIGTERM, then SIGKILL (to its process
+// group, when it has one of its own) if it has not exited within grace. It
+// reports whether it had to kill, and returns once the child has exited.
+func (p *Process) Stop(grace time.Duration) (killed bool) {
+	select {
+	case <-p.Exited:
+		return false
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.Exited:
+		return false
+	case <-time.After(grace):
+	}
+	p.Kill()
+	return true
+}
+
+// Kill sends SIGKILL (to the child's process group, when it has one of its
+// own) and waits for the child to exit.
+func (p *Process) Kill() {
+	if a := p.cmd.SysProcAttr; a != nil && a.Setpgid {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	} else {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	}
+	<-p.Exited
 }

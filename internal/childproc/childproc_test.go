@@ -45,3 +45,32 @@ func TestWaitReady(t *testing.T) {
 		t.Fatalf("a child that exited: %v after %v, want ErrExited at once", err, time.Since(start))
 	}
 }
+
+// Stop ends a child with SIGTERM, and kills one that ignores it after the
+// grace period.
+func TestStop(t *testing.T) {
+	polite, err := Start(exec.Command("sleep", "30"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if polite.Stop(5 * time.Second) {
+		t.Error("a child that ends on SIGTERM was killed")
+	}
+	stubborn, err := Start(exec.Command("sh", "-c", `trap "" TERM; exec sleep 30`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the trap is set
+	start := time.Now()
+	if !stubborn.Stop(300 * time.Millisecond) {
+		t.Error("a child that ignores SIGTERM was not killed")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Stop took %v", d)
+	}
+	select {
+	case <-stubborn.Exited:
+	default:
+		t.Error("Stop returned before the child exited")
+	}
+}

@@ -86,17 +86,7 @@ func startHub(t *testing.T, bin, dsn, logPath string, env ...string) *hubProc {
 
 // stop drains the hub with SIGTERM and waits for it to exit.
 func (h *hubProc) stop() {
-	select {
-	case <-h.proc.Exited:
-		return
-	default:
-	}
-	_ = h.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-h.proc.Exited:
-	case <-time.After(30 * time.Second):
-		_ = h.cmd.Process.Kill()
-		<-h.proc.Exited
+	if h.proc.Stop(30 * time.Second) {
 		h.t.Errorf("hub did not stop within 30s of SIGTERM; killed")
 	}
 }

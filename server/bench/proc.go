@@ -45,15 +45,7 @@ func startServer(ctx context.Context, name string, cmd *exec.Cmd, ready string, 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
 // stop ends the server: SIGTERM, then SIGKILL after 10s.
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.proc.Exited:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.proc.Exited
-	}
-}
+func (s *server) stop() { s.proc.Stop(10 * time.Second) }
 
 // cpu is the CPU time (user + system) the process has used so far.
 func (s *server) cpu() (time.Duration, error) {
