@@ -17,6 +17,8 @@ type fanoutResult struct {
 
 	// The join storm of Sockets watchers into one room.
 	stormTime    time.Duration // dialled and joined, all of them
+	stormCPU     time.Duration // the server's CPU time during the storm
+	stormClient  time.Duration // the load client's CPU time during the storm
 	stormJoined  int
 	slowWelcome  time.Duration // the slowest first frame after dialling
 	p99Welcome   time.Duration
@@ -101,11 +103,15 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 		return res
 	}
 	start := time.Now()
+	cpu0, _ := srv.cpu()
+	client0 := selfCPU()
 	var stop sync.WaitGroup
 	sent := make([]atomic.Int64, cfg.Events)
 	epoch := start
 	ws, welcomes, err := storm(ctx, cfg, t, d, room, cfg.Sockets, sent, epoch, &stop)
 	res.stormTime = time.Since(start)
+	cpu1, _ := srv.cpu()
+	res.stormCPU, res.stormClient = cpu1-cpu0, selfCPU()-client0
 	res.stormJoined = len(ws)
 	defer func() {
 		for _, w := range ws {
@@ -120,7 +126,8 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 	slices.Sort(welcomes)
 	res.slowWelcome = welcomes[len(welcomes)-1]
 	res.p99Welcome = welcomes[len(welcomes)*99/100]
-	cfg.logf("%s: %d sockets joined in %v (slowest welcome %v)", t.name(), len(ws), res.stormTime.Round(time.Millisecond), res.slowWelcome.Round(time.Millisecond))
+	cfg.logf("%s: %d sockets joined in %v (slowest welcome %v; CPU: server %v, load client %v)", t.name(), len(ws), res.stormTime.Round(time.Millisecond),
+		res.slowWelcome.Round(time.Millisecond), res.stormCPU, res.stormClient.Round(time.Millisecond))
 	// Idle: let the storm's presence settle, then read the memory.
 	time.Sleep(cfg.Settle)
 	fanStart := time.Now()
@@ -140,7 +147,7 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 		return res
 	}
 	defer closeTrigger()
-	cpu0, _ := srv.cpu()
+	cpu0, _ = srv.cpu()
 	var frames0 int64
 	for _, w := range ws {
 		frames0 += w.frames.Load()
@@ -165,7 +172,7 @@ func runFanout(ctx context.Context, cfg Config, t target) (res *fanoutResult) {
 	for time.Now().Before(deadline) && delivered(ws) < want {
 		time.Sleep(50 * time.Millisecond)
 	}
-	cpu1, _ := srv.cpu()
+	cpu1, _ = srv.cpu()
 	res.cpu = cpu1 - cpu0
 	for _, w := range ws {
 		res.fanFrames += w.frames.Load()

@@ -121,3 +121,13 @@ func tail(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// selfCPU is the CPU time (user + system) this process, the load client,
+// has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
