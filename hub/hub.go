@@ -258,6 +258,22 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(h.cfg.ReadLimit)
 	c.ws, c.nc = ws, hj.conn
 	c.alive.lastPing = h.cfg.Clock.Now()
+	// The 101 answer and the welcome go out in one write, before anything
+	// else can be queued for the socket (nothing knows of it yet): one
+	// system call, and one wake-up of the client, instead of two.
+	welcome := wire.Welcome{Type: "welcome", User: id.User, Hub: h.cfg.HubID, Server: h.cfg.Server}
+	if !id.Expires.IsZero() {
+		exp := id.Expires.UTC()
+		welcome.Exp = &exp
+	}
+	payload := wire.Encode(welcome)
+	first := appendHeader(hj.upgrade, opText, len(payload))
+	if err := c.nc.writeFirst(append(first, payload...), h.cfg.WriteTimeout); err != nil {
+		h.cfg.Logger.Debug("writing the welcome failed", "user", id.User, "err", err)
+		_ = ws.CloseNow() // no read loop runs yet: it does not wait
+		h.inflight.Done()
+		return
+	}
 	h.mu.Lock()
 	if h.stopped {
 		h.mu.Unlock()
@@ -272,12 +288,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.cur = h.cfg.Cursors.Connect(id.User, id.Name, c)
 	}
 	h.m.connections.Inc()
-	welcome := wire.Welcome{Type: "welcome", User: id.User, Hub: h.cfg.HubID, Server: h.cfg.Server}
-	if !id.Expires.IsZero() {
-		exp := id.Expires.UTC()
-		welcome.Exp = &exp
-	}
-	c.send(wire.Encode(welcome))
 	serving = true
 	go c.watchExpiry()
 	go c.serve()
