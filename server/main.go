@@ -128,7 +128,13 @@ func serve(args []string, stderr io.Writer) error {
 		defer stopPprof()
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	// No TCP keep-alive probes: a socket's peer is checked by the hub's own
+	// WebSocket pings (-ping-interval), and an idle HTTP connection is closed
+	// after -http-idle-timeout. Go would otherwise set four socket options
+	// on every accepted connection, a tenth of the system calls a join
+	// storm costs the hub.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
