@@ -42,15 +42,21 @@ func (p *writerPool) enqueue(c *conn) {
 	p.cond.Signal()
 }
 
+// takeChunk is the most sockets a writer takes off the ready list at once:
+// one lock for many writes, while several writers still share a long list.
+const takeChunk = 64
+
 func (p *writerPool) run() {
+	chunk := make([]*conn, 0, takeChunk)
 	for {
 		p.mu.Lock()
 		for p.head == len(p.ready) {
 			p.cond.Wait()
 		}
-		c := p.ready[p.head]
-		p.ready[p.head] = nil
-		p.head++
+		end := min(p.head+takeChunk, len(p.ready))
+		chunk = append(chunk[:0], p.ready[p.head:end]...)
+		clear(p.ready[p.head:end])
+		p.head = end
 		if p.head == len(p.ready) { // drained: reuse the array from its start
 			p.ready, p.head = p.ready[:0], 0
 		} else if p.head > 1024 && p.head*2 > len(p.ready) {
@@ -59,7 +65,10 @@ func (p *writerPool) run() {
 			p.ready, p.head = p.ready[:n], 0
 		}
 		p.mu.Unlock()
-		c.writeReady()
+		for i, c := range chunk {
+			c.writeReady()
+			chunk[i] = nil
+		}
 	}
 }
 
