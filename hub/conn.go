@@ -55,6 +55,13 @@ func (c *conn) Send(frame []byte, droppable bool) bool {
 	if start {
 		c.hub.pool.enqueue(c)
 	}
+	return c.pushed(res)
+}
+
+// pushed reports whether the socket took a frame, or lives on without it
+// (a dropped cursor frame); a socket that cannot take a frame that may not
+// be dropped is closed as a slow consumer.
+func (c *conn) pushed(res pushResult) bool {
 	switch res {
 	case pushQueued, pushDropped:
 		return true
@@ -62,6 +69,23 @@ func (c *conn) Send(frame []byte, droppable bool) bool {
 		c.disconnect(disconnectSlowConsumer)
 	}
 	return false
+}
+
+// SendJoined implements rooms.JoinedSubscriber: the joined frame, and right
+// behind it the room's presence for the joiner (cursors.Conn.Greet), queued
+// before a writer can take either, so that they go out in one write.
+func (c *conn) SendJoined(room string, frame []byte) bool {
+	res, start := c.q.push(frame, false)
+	if res == pushQueued && c.cur != nil {
+		// The socket's writer is not started yet (start), or is busy with
+		// what was queued before: either way it takes the greeting with
+		// the joined frame.
+		c.cur.Greet(room)
+	}
+	if start {
+		c.hub.pool.enqueue(c)
+	}
+	return c.pushed(res)
 }
 
 // SendLazy implements cursors.LazyPeer: a droppable frame (a presence
@@ -163,7 +187,7 @@ func (c *conn) finish() {
 		// sending (the rest of a frame over the read limit) is drained
 		// before the close, so its kernel does not answer our close frame
 		// with a reset the client sees instead of the close code.
-		go linger(c.nc.Conn, closeHandshakeWait)
+		go linger(c.nc, closeHandshakeWait)
 	} else {
 		_ = c.nc.Close()
 	}

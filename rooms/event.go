@@ -84,6 +84,24 @@ type EventSubscriber interface {
 	SendEvent(f *EventFrame) bool
 }
 
+// JoinedSubscriber is a Subscriber that has something of its own to send
+// right behind its joined frame (the hub: the room's presence for the
+// joiner), so that both go out in one write. The room hands it the joined
+// frame with SendJoined instead of Send; it reports false, as Send does,
+// when it is gone.
+type JoinedSubscriber interface {
+	Subscriber
+	SendJoined(room string, frame []byte) bool
+}
+
+// sendJoined hands sub its joined frame for room.
+func sendJoined(sub Subscriber, room string, frame []byte) bool {
+	if js, ok := sub.(JoinedSubscriber); ok {
+		return js.SendJoined(room, frame)
+	}
+	return sub.Send(frame, false)
+}
+
 // sendEvent hands f to sub in the form it takes.
 func sendEvent(sub Subscriber, f *EventFrame) bool {
 	if es, ok := sub.(EventSubscriber); ok {

@@ -330,7 +330,7 @@ func (s *sequencer) join(joins []request) {
 		// The hub learns of the join before the client can: a cursor the
 		// client sends on reading joined must find the room joined.
 		req.joined(true)
-		if req.sub.Send(frame, false) {
+		if sendJoined(req.sub, s.room, frame) {
 			s.subs[req.sub] = struct{}{}
 		} else {
 			req.joined(false)
@@ -347,7 +347,7 @@ func (s *sequencer) replay(req request, known int64) bool {
 		cancel()
 		if err == nil && int64(len(evs)) == known-*since {
 			req.joined(true) // before the client can read joined, as in join
-			if !req.sub.Send(wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, Recovered: true}), false) {
+			if !sendJoined(req.sub, s.room, wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, Recovered: true})) {
 				req.joined(false)
 				return true
 			}

@@ -126,6 +126,22 @@ func (r *room) join(c *Conn) {
 	r.pollSoon()
 }
 
+// greet sends newcomer c its first frames now (Conn.Greet), and takes it
+// off the next tick's newcomers.
+func (r *room) greet(c *Conn) {
+	r.lock()
+	defer r.unlock()
+	if _, ok := r.newcomers[c]; !ok || r.stopped {
+		return
+	}
+	delete(r.newcomers, c)
+	if r.maxListed > 0 {
+		c.peer.Send(r.frame(sortedKeys(r.listed), []string{}), true)
+		r.svc.m.frames.Inc()
+	}
+	c.peer.Send(wire.Encode(wire.Presence{Type: "presence", Room: r.name, Count: len(r.view)}), true)
+}
+
 func (r *room) leave(c *Conn) {
 	r.lock()
 	if _, ok := r.local[c]; !ok {
@@ -330,8 +346,7 @@ func (r *room) tick() bool {
 		return false
 	}
 	sent := 0
-	for conn := range r.local {
-		_, isNew := r.newcomers[conn]
+	send := func(conn *Conn, isNew bool) {
 		frame := delta
 		if isNew {
 			frame = full
@@ -345,6 +360,18 @@ func (r *room) tick() bool {
 			conn.peer.Send(counted, true)
 		case everyone:
 			lazy.SendLazy(counted)
+		}
+	}
+	if delta == nil && !everyone {
+		// Only the newcomers get anything: in a crowd joining, a tick has
+		// a few hundred of them among thousands of members.
+		for conn := range r.newcomers {
+			send(conn, true)
+		}
+	} else {
+		for conn := range r.local {
+			_, isNew := r.newcomers[conn]
+			send(conn, isNew)
 		}
 	}
 	clear(r.newcomers)

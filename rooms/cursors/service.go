@@ -242,6 +242,20 @@ func (c *Conn) Join(name string) {
 	c.rooms[name] = r
 }
 
+// Greet sends the socket, now, the first frames a joiner gets in room (the
+// listed users, where the room lists any, and the count), instead of at the
+// next tick. The hub calls it right behind the joined frame, so that the
+// three go out in one write; a socket that is not greeted gets them at the
+// next tick.
+func (c *Conn) Greet(name string) {
+	c.mu.Lock()
+	r := c.rooms[name]
+	c.mu.Unlock()
+	if r != nil {
+		r.greet(c)
+	}
+}
+
 // Leave takes the socket out of room.
 func (c *Conn) Leave(name string) {
 	c.mu.Lock()
