@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -63,8 +64,20 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.PGBin, "pg-bin", "", "PostgreSQL 15 server binaries for the commit-rate measure; empty skips it")
 	fs.IntVar(&cfg.Bidders, "bidders", 32, "bidding sockets in the commit-rate measure")
 	fs.DurationVar(&cfg.CommitFor, "commit-for", 10*time.Second, "how long each commit-rate measure runs")
+	cpuProfile := fs.String("cpuprofile", "", "write the load client's CPU profile to this file (the client shares the machine with the servers: what it spends, they do not get)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if cfg.Sockets < 1 || cfg.Rate <= 0 || cfg.Events < 1 || cfg.Dialers < 1 || cfg.Runs < 1 {
 		return errors.New("bench: -sockets, -rate, -events, -dialers and -runs must be positive")

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,43 +91,18 @@ func (h *hotrowTarget) join(ctx context.Context, d *dialer, room string, w *watc
 			return 0, fmt.Errorf("waiting for joined: %w", err)
 		}
 		w.frames.Add(1)
-		joined, refused := false, ""
-		eachFrame(b, func(f []byte) {
-			switch {
-			case h.presence(f) > 0:
-				w.presenceBytes.Add(int64(len(f)))
-			case bytes.HasPrefix(f, []byte(`{"type":"joined"`)):
-				joined = true
-			case bytes.HasPrefix(f, []byte(`{"type":"error"`)):
-				refused = string(f)
-			}
-		})
-		switch {
-		case refused != "":
+		// Scanned, not decoded, as every frame the watchers read: the
+		// joined frame may come in a batch, with the joiner's presence.
+		if n := h.presence(b); n > 0 {
+			w.presenceBytes.Add(int64(n))
+		}
+		if i := bytes.Index(b, []byte(`{"type":"error"`)); i >= 0 {
 			s.close()
-			return 0, fmt.Errorf("join refused: %.200s", refused)
-		case joined:
+			return 0, fmt.Errorf("join refused: %.200s", b[i:])
+		}
+		if bytes.Contains(b, []byte(`{"type":"joined"`)) {
 			return welcome, nil
 		}
-	}
-}
-
-// eachFrame calls fn with every frame b holds: b itself, or each frame of
-// a batch (docs/protocol.md, "Connection options").
-func eachFrame(b []byte, fn func([]byte)) {
-	if !bytes.HasPrefix(b, []byte(`{"type":"batch"`)) {
-		fn(b)
-		return
-	}
-	var batch struct {
-		Frames []json.RawMessage `json:"frames"`
-	}
-	if json.Unmarshal(b, &batch) != nil {
-		fn(b)
-		return
-	}
-	for _, f := range batch.Frames {
-		fn(f)
 	}
 }
 
