@@ -248,7 +248,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = rc.SetWriteDeadline(time.Time{})
 	c := newConn(h, nil, id)
 	c.opts, c.addr = opts, addr
-	hj := &hijacker{ResponseWriter: w, readBuffer: h.cfg.ReadBuffer}
+	hj := &hijacker{ResponseWriter: w, readBuffer: h.cfg.ReadBuffer, conn: c.nc}
 	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowOrigins,
 		OnPongReceived: func(context.Context, []byte) { c.alive.heard() }})
 	if err != nil {
@@ -256,7 +256,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has written the HTTP error.
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
-	c.ws, c.nc = ws, hj.conn
+	c.ws = ws
 	c.alive.lastPing = h.cfg.Clock.Now()
 	// The 101 answer and the welcome go out in one write, before anything
 	// else can be queued for the socket (nothing knows of it yet): one

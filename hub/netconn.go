@@ -35,7 +35,7 @@ import (
 type hijacker struct {
 	http.ResponseWriter
 	readBuffer int
-	conn       *netConn // set by Hijack
+	conn       *netConn // the socket's, set up by Hijack
 	switching  bool     // WriteHeader(101) was called and held back
 	upgrade    []byte   // the 101 answer, set by Hijack, for the hub to write
 }
@@ -57,7 +57,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = newNetConn(raw)
+	h.conn.init(raw)
 	if h.switching {
 		h.upgrade = switchingProtocols(h.Header())
 	}
@@ -127,14 +127,14 @@ type netConn struct {
 	closed bool
 }
 
-func newNetConn(c net.Conn) *netConn {
-	nc := &netConn{Conn: c, fd: -1}
+// init sets up a netConn allocated with its socket (connMem) for c.
+func (nc *netConn) init(c net.Conn) {
+	nc.Conn, nc.fd = c, -1
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			_ = raw.Control(func(fd uintptr) { nc.fd = int(fd) })
 		}
 	}
-	return nc
 }
 
 // Close closes the connection; a direct send under way finishes first.

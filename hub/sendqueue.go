@@ -58,7 +58,14 @@ const (
 )
 
 func newSendQueue(maxFrames, maxBytes int, dropped prometheus.Counter) *sendQueue {
-	return &sendQueue{maxFrames: maxFrames, maxBytes: maxBytes, dropped: dropped}
+	q := &sendQueue{}
+	q.init(maxFrames, maxBytes, dropped)
+	return q
+}
+
+// init sets up a queue allocated with its socket (connMem).
+func (q *sendQueue) init(maxFrames, maxBytes int, dropped prometheus.Counter) {
+	q.maxFrames, q.maxBytes, q.dropped = maxFrames, maxBytes, dropped
 }
 
 // push queues frame unless the queue is closed or the bounds refuse it. It
