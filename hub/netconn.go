@@ -120,8 +120,9 @@ const controlFrameMax = 256
 // reused, during such a send: every close goes through Close.
 type netConn struct {
 	net.Conn
-	fd int        // -1 when the connection has no file descriptor
-	mu sync.Mutex // one writer at a time: frames go out whole
+	fd     int        // the descriptor, when direct
+	direct bool       // the connection has a descriptor to send on
+	mu     sync.Mutex // one writer at a time: frames go out whole
 
 	fdMu   sync.Mutex // held around a direct send, and by Close
 	closed bool
@@ -129,10 +130,10 @@ type netConn struct {
 
 // init sets up a netConn allocated with its socket (connMem) for c.
 func (nc *netConn) init(c net.Conn) {
-	nc.Conn, nc.fd = c, -1
+	nc.Conn = c
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			_ = raw.Control(func(fd uintptr) { nc.fd = int(fd) })
+			_ = raw.Control(func(fd uintptr) { nc.fd, nc.direct = int(fd), true })
 		}
 	}
 }
@@ -159,7 +160,7 @@ func (c *netConn) CloseWrite() error {
 // connection, or there is no descriptor): the caller writes b the waiting
 // way.
 func (c *netConn) tryWrite(b []byte) (n int, err error, tried bool) {
-	if c.fd < 0 || !c.mu.TryLock() {
+	if !c.direct || !c.mu.TryLock() {
 		return 0, nil, false
 	}
 	defer c.mu.Unlock()
