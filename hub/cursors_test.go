@@ -92,3 +92,38 @@ func TestCursorsDisabled(t *testing.T) {
 	}
 	c.WS.Close(websocket.StatusNormalClosure, "")
 }
+
+// A joiner's first presence comes right behind its joined frame, in the
+// same write: for a socket that asked for batches, one batch frame holding
+// joined and then the count (the joiner counted); for one that did not, the
+// two frames in that order. A client that ignores presence for a room it
+// is not in yet loses nothing.
+func TestJoinedAndFirstPresenceTogether(t *testing.T) {
+	base := cursorHub(t)
+	batched := testkit.DialURL(t, testkit.WSURL(base)+"/ws?user=ann&batch=1", nil)
+	batched.Until("welcome")
+	batched.Send(map[string]any{"type": "join", "room": "auction:a1"})
+	first := batched.Next()
+	frames := unbatch(first)
+	if first["type"] != "batch" || len(frames) < 2 {
+		t.Fatalf("after join: %v, want one batch of joined and presence", first)
+	}
+	if frames[0]["type"] != "joined" {
+		t.Fatalf("batch %v: joined is not first", first)
+	}
+	if p := frames[len(frames)-1]; p["type"] != "presence" || p["count"] != float64(1) || p["room"] != "auction:a1" {
+		t.Fatalf("batch %v: the last frame is not the joiner's count of 1", first)
+	}
+
+	plain := testkit.Dial(t, base, "bob")
+	plain.Send(map[string]any{"type": "join", "room": "auction:a1"})
+	if j := plain.Next(); j["type"] != "joined" {
+		t.Fatalf("first frame after join: %v, want joined", j)
+	}
+	plain.Await("bob's first count", func(m map[string]any) bool {
+		if m["type"] == "presence" && m["count"] != float64(2) {
+			t.Fatalf("bob's first count: %v, want 2 (ann and bob)", m)
+		}
+		return m["type"] == "presence"
+	})
+}

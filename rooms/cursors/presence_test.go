@@ -192,3 +192,41 @@ func TestPresenceCountToEveryoneIsLazy(t *testing.T) {
 		t.Fatal("the count to everyone was not sent the lazy way")
 	}
 }
+
+// Greet sends a joiner its first frames at once, not at the next tick: the
+// listed users and the count, the joiner counted. A greeted socket is no
+// newcomer at the tick (no second full listing); one not greeted still
+// gets its first frames there.
+func TestGreetSendsTheFirstFramesAtOnce(t *testing.T) {
+	f := clock.NewFake(t0)
+	s := newTestService(t, NewMemStore(), f, nil, nil)
+	pa, pb := newPeer(), newPeer()
+	a, b := s.Connect("ann", "", pa), s.Connect("ben", "", pb)
+	a.Join(testRoom)
+	a.Greet(testRoom)
+	if first := byUser(pa.next(t)); len(first) != 1 || first["ann"].User != "ann" {
+		t.Fatalf("ann's greeting lists %v, want ann", first)
+	}
+	if n := pa.count(t); n != 1 {
+		t.Fatalf("ann's first count = %d, want 1", n)
+	}
+	b.Join(testRoom) // not greeted: the tick sends ben his first frames
+	tickRoom(t, s, f, testRoom)
+	if first := byUser(pb.next(t)); len(first) != 2 {
+		t.Fatalf("ben's first frame at the tick lists %v, want ann and ben", first)
+	}
+	if n := pb.count(t); n != 2 {
+		t.Fatalf("ben's first count = %d, want 2", n)
+	}
+	// ann, greeted already, gets at the tick what changed since the last
+	// tick (the arrivals, hers included), not a newcomer's listing again.
+	if fr := byUser(pa.next(t)); fr["ben"].User != "ben" {
+		t.Fatalf("ann's frame at the tick %+v, want ben's arrival", fr)
+	}
+	pa.none(t)
+	// Greeting a socket that is not in the room sends nothing.
+	pc := newPeer()
+	s.Connect("cat", "", pc).Greet(testRoom)
+	pc.none(t)
+	pc.noCount(t)
+}
