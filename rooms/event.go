@@ -86,9 +86,10 @@ type EventSubscriber interface {
 
 // JoinedSubscriber is a Subscriber that has something of its own to send
 // right behind its joined frame (the hub: the room's presence for the
-// joiner), so that both go out in one write. The room hands it the joined
-// frame with SendJoined instead of Send; it reports false, as Send does,
-// when it is gone.
+// joiner), so that both go out in one write. The room hands it a joined
+// frame with the room's state with SendJoined instead of Send (a recovered
+// one goes with Send: the replayed events must follow it directly); it
+// reports false, as Send does, when it is gone.
 type JoinedSubscriber interface {
 	Subscriber
 	SendJoined(room string, frame []byte) bool

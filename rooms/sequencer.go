@@ -347,7 +347,9 @@ func (s *sequencer) replay(req request, known int64) bool {
 		cancel()
 		if err == nil && int64(len(evs)) == known-*since {
 			req.joined(true) // before the client can read joined, as in join
-			if !sendJoined(req.sub, s.room, wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, Recovered: true})) {
+			// Sent as is, not with sendJoined: the replayed events come
+			// right after a recovered joined frame, before anything else.
+			if !req.sub.Send(wire.Encode(wire.Joined{Type: "joined", Ref: req.ref, Room: s.room, Version: known, Recovered: true}), false) {
 				req.joined(false)
 				return true
 			}
