@@ -63,15 +63,12 @@ type Config struct {
 	// and 10s.
 	PingInterval, PongWait time.Duration
 	// Writers is how many goroutines write the sockets that have frames
-	// waiting (hub/writers.go). Default one per processor (GOMAXPROCS): a
-	// fan-out is mostly write system calls, and a writer runs only while
-	// sockets wait for it, so the processors it does not need still read
-	// the sockets, run the rooms and commit. Measured with make bench on two
-	// processors, 10,000 sockets, 10 events a second: two writers deliver
-	// at the p99 in 0.8 of the time one takes, for the same CPU per
-	// delivered event. (With fewer writers than processors, a socket that is
-	// behind gets more frames per write, which pays only where the hub has
-	// no processor to spare.)
+	// waiting (hub/writers.go). Default half the processors, at least one:
+	// a write is a system call, the other processors read the sockets, run
+	// the rooms and commit, and with fewer writers a socket that is behind
+	// gets more of its frames in one write (measured with make bench on two
+	// processors: one writer costs 0.81 of the CPU per delivered event that
+	// two cost, and its p99 latency was 0.87 of theirs).
 	Writers int
 	// ReadBuffer is each socket's read buffer. Default 1 KiB: client
 	// messages are small, and a larger one is read through it in pieces.
@@ -130,7 +127,7 @@ func (c *Config) defaults() {
 		c.ReadBuffer = 1 << 10
 	}
 	if c.Writers <= 0 {
-		c.Writers = runtime.GOMAXPROCS(0)
+		c.Writers = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if c.RateLimit == 0 {
 		c.RateLimit, c.RateBurst = 100, 200

@@ -67,7 +67,7 @@ type config struct {
 
 	PingInterval time.Duration
 	PongWait     time.Duration
-	WSWriters    int // goroutines writing sockets; default one per processor
+	WSWriters    int // goroutines writing sockets; default half the processors
 	NATS         natsConfig
 }
 
@@ -226,7 +226,7 @@ func parseServeConfig(name string, args []string) (config, error) {
 	keep(err)
 	c.PongWait, err = envDuration("HOTROW_PONG_WAIT", 10*time.Second)
 	keep(err)
-	c.WSWriters, err = envInt("HOTROW_WS_WRITERS", runtime.GOMAXPROCS(0))
+	c.WSWriters, err = envInt("HOTROW_WS_WRITERS", max(1, runtime.GOMAXPROCS(0)/2))
 	keep(err)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
@@ -294,7 +294,7 @@ func parseServeConfig(name string, args []string) (config, error) {
 	fs.DurationVar(&c.CursorPollInterval, "cursor-poll-interval", c.CursorPollInterval, "how often rooms read other hubs' cursors (HOTROW_CURSOR_POLL_INTERVAL)")
 	fs.DurationVar(&c.PingInterval, "ping-interval", c.PingInterval, "how often every socket is pinged (HOTROW_PING_INTERVAL)")
 	fs.DurationVar(&c.PongWait, "pong-wait", c.PongWait, "how long a ping may go unanswered before the socket is closed (HOTROW_PONG_WAIT)")
-	fs.IntVar(&c.WSWriters, "ws-writers", c.WSWriters, "goroutines writing to sockets; default one per processor (HOTROW_WS_WRITERS)")
+	fs.IntVar(&c.WSWriters, "ws-writers", c.WSWriters, "goroutines writing to sockets; default half the processors, at least 1 (HOTROW_WS_WRITERS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

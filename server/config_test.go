@@ -6,14 +6,14 @@ import (
 	"testing"
 )
 
-// The socket writers default to one per processor, and can be set by flag
-// or environment; none at all is refused at start-up.
+// The socket writers default to half the processors, at least one, and can
+// be set by flag or environment; none at all is refused at start-up.
 func TestWSWritersConfig(t *testing.T) {
 	cfg, err := parseServeConfig("serve", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := runtime.GOMAXPROCS(0); cfg.WSWriters != want {
+	if want := max(1, runtime.GOMAXPROCS(0)/2); cfg.WSWriters != want {
 		t.Errorf("default writers %d, want %d", cfg.WSWriters, want)
 	}
 	if cfg, err = parseServeConfig("serve", []string{"-ws-writers", "3"}); err != nil || cfg.WSWriters != 3 {
