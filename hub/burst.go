@@ -120,7 +120,11 @@ func (b *burst) assemble() {
 
 // release empties the burst and returns it to the pool, unless a long
 // burst grew it (a socket far behind): that one is left to the collector.
+// A nil burst (a frame written without one) is nothing to release.
 func (b *burst) release() {
+	if b == nil {
+		return
+	}
 	if cap(b.parts) > 256 || cap(b.hdr) > 2048 || cap(b.flat) > 16<<10 {
 		return
 	}

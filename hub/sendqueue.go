@@ -32,8 +32,8 @@ import (
 // writer gets the frames queued before it (when the disconnect flushes)
 // and then the disconnect, in that order.
 //
-// Storage is lazy: a new queue holds no frame slots, and an idle one none
-// either (see take).
+// Storage is lazy: a queue holds one frame slot of its own (inline), and
+// a slice only while more frames wait than that (see take).
 type sendQueue struct {
 	maxFrames int
 	maxBytes  int
@@ -41,7 +41,13 @@ type sendQueue struct {
 
 	mu      sync.Mutex
 	pending [][]byte // queued, not yet taken by the writer
-	frames  int      // not yet written: queued and being written
+	// inline is pending's storage when a frame finds the queue empty, the
+	// usual case in a fan-out (one event per socket per write): without it
+	// every such push allocated a slice. Not while a batch taken from it
+	// is being written (lent).
+	inline  [1][]byte
+	lent    bool
+	frames  int // not yet written: queued and being written
 	bytes   int
 	writing bool // a writer runs: it will take what is pushed
 	closed  bool
@@ -83,7 +89,7 @@ func (q *sendQueue) push(frame []byte, droppable bool) (res pushResult, start bo
 	case q.frames >= q.maxFrames || q.bytes >= q.maxBytes:
 		return pushFull, false
 	}
-	q.pending = append(q.pending, frame)
+	q.pending = append(q.storage(), frame)
 	q.frames++
 	q.bytes += len(frame)
 	return pushQueued, q.claim()
@@ -103,7 +109,7 @@ func (q *sendQueue) pushLazy(frame []byte) (res pushResult, later bool) {
 		q.dropped.Inc()
 		return pushDropped, false
 	}
-	q.pending = append(q.pending, frame)
+	q.pending = append(q.storage(), frame)
 	q.frames++
 	q.bytes += len(frame)
 	return pushQueued, !q.writing
@@ -164,8 +170,8 @@ const spareCap = 16
 // writer must end, and the next push starts another. An idle queue keeps
 // no slice.
 func (q *sendQueue) take(spare [][]byte) (batch [][]byte, why disconnect, closed, idle bool) {
-	if cap(spare) > spareCap {
-		spare = nil
+	if cap(spare) > spareCap || q.isInline(spare) {
+		spare = nil // the inline slot is the queue's own, never a spare
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -175,6 +181,7 @@ func (q *sendQueue) take(spare [][]byte) (batch [][]byte, why disconnect, closed
 		return nil, disconnect{}, false, true
 	}
 	batch, q.pending = q.pending, spare[:0]
+	q.lent = q.isInline(batch)
 	return batch, q.why, q.closed, false
 }
 
@@ -183,6 +190,10 @@ func (q *sendQueue) take(spare [][]byte) (batch [][]byte, why disconnect, closed
 func (q *sendQueue) more() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	return q.moreLocked()
+}
+
+func (q *sendQueue) moreLocked() bool {
 	if len(q.pending) == 0 && !q.closed {
 		q.writing = false
 		q.pending = nil
@@ -194,15 +205,43 @@ func (q *sendQueue) more() bool {
 // written tells the queue the writer has written batch (or given up on it);
 // it empties batch so that the frames can be collected.
 func (q *sendQueue) written(batch [][]byte) {
-	n := 0
-	for _, f := range batch {
-		n += len(f)
-	}
-	clear(batch)
 	q.mu.Lock()
-	q.frames -= len(batch)
-	q.bytes -= n
+	q.writtenLocked(batch)
 	q.mu.Unlock()
+}
+
+// writtenMore is written and then more, under one lock: what a writer
+// calls after each burst that went out whole.
+func (q *sendQueue) writtenMore(batch [][]byte) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.writtenLocked(batch)
+	return q.moreLocked()
+}
+
+// storage is where the next frame goes: pending, or the inline slot when
+// pending is empty and the slot is free. Called with the lock held.
+func (q *sendQueue) storage() [][]byte {
+	if q.pending == nil && !q.lent {
+		return q.inline[:0]
+	}
+	return q.pending
+}
+
+// isInline reports whether batch is the inline slot.
+func (q *sendQueue) isInline(batch [][]byte) bool {
+	return cap(batch) == len(q.inline) && &batch[:1][0] == &q.inline[0]
+}
+
+func (q *sendQueue) writtenLocked(batch [][]byte) {
+	if q.isInline(batch) {
+		q.lent = false
+	}
+	for _, f := range batch {
+		q.bytes -= len(f)
+	}
+	q.frames -= len(batch)
+	clear(batch)
 }
 
 // size reports the frames and bytes not yet written (after a close that

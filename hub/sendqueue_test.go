@@ -248,3 +248,56 @@ func TestSendEvictsSlowConsumerOnce(t *testing.T) {
 		t.Errorf("dropped = %v, want 1", got)
 	}
 }
+
+// A frame that finds the queue empty goes in the queue's own slot, with no
+// slice to allocate; frames pushed while the writer writes a batch from that
+// slot never touch the batch, whichever way the writer takes them next (as
+// writerFrom does, handing its written batch back as a spare).
+func TestSendQueueInlineSlot(t *testing.T) {
+	q, _ := newTestQueue(8, 1<<20)
+	mustPush(t, q, []byte("a"), false, pushQueued)
+	batch, _, _, _ := q.take(nil)
+	if !q.isInline(batch) || string(batch[0]) != "a" {
+		t.Fatalf("first batch %q: want a, from the inline slot", batch)
+	}
+	mustPush(t, q, []byte("b"), false, pushQueued) // while the writer holds the slot
+	if string(batch[0]) != "a" {
+		t.Fatalf("a push while writing changed the batch to %q", batch)
+	}
+	q.written(batch)
+	batch, _, _, _ = q.take(batch)
+	if len(batch) != 1 || string(batch[0]) != "b" {
+		t.Fatalf("second batch %q, want b", batch)
+	}
+	q.written(batch)
+	// The slot is free again: c goes in it. The writer takes c, handing
+	// back its last batch (the slot's slice too) as a spare; d, pushed
+	// while c is written, must not land on c.
+	if q.more() {
+		t.Fatal("more: true with nothing queued")
+	}
+	mustPush(t, q, []byte("c"), false, pushQueued)
+	old, _, _, _ := q.take(nil)
+	q.written(old)
+	mustPush(t, q, []byte("c2"), false, pushQueued)
+	cur, _, _, _ := q.take(old)
+	mustPush(t, q, []byte("d"), false, pushQueued)
+	if len(cur) != 1 || string(cur[0]) != "c2" {
+		t.Fatalf("batch %q, want c2 untouched by the push after it", cur)
+	}
+	q.written(cur)
+	if next, _, _, _ := q.take(cur); len(next) != 1 || string(next[0]) != "d" {
+		t.Fatalf("last batch %q, want d", next)
+	} else {
+		q.written(next)
+	}
+	q.more()
+	e := []byte("e")
+	if n := testing.AllocsPerRun(100, func() {
+		q.push(e, false)
+		b, _, _, _ := q.take(nil)
+		q.writtenMore(b)
+	}); n != 0 {
+		t.Errorf("push, take and write on an idle queue: %v allocations, want 0", n)
+	}
+}

@@ -48,6 +48,7 @@ const takeChunk = 64
 
 func (p *writerPool) run() {
 	chunk := make([]*conn, 0, takeChunk)
+	var scratch []byte
 	for {
 		p.mu.Lock()
 		for p.head == len(p.ready) {
@@ -66,7 +67,7 @@ func (p *writerPool) run() {
 		}
 		p.mu.Unlock()
 		for i, c := range chunk {
-			c.writeReady()
+			c.writeReady(&scratch)
 			chunk[i] = nil
 		}
 	}
@@ -75,7 +76,7 @@ func (p *writerPool) run() {
 // writeReady writes what is queued for c without waiting, then puts c back
 // on the list if more came meanwhile, or hands it to a goroutine of its own
 // if the write would wait.
-func (c *conn) writeReady() {
+func (c *conn) writeReady(scratch *[]byte) {
 	batch, why, closed, idle := c.q.take(nil)
 	switch {
 	case idle:
@@ -84,9 +85,23 @@ func (c *conn) writeReady() {
 		go c.writerFrom(batch, why, closed)
 		return
 	}
-	b := burstPool.Get().(*burst)
-	c.compose(b, batch)
-	flat := b.flatten()
+	var (
+		b    *burst
+		flat []byte
+	)
+	if len(batch) == 1 && !isPing(batch[0]) {
+		// The usual write of a fan-out, one frame: header and payload laid
+		// out in the writer's own buffer, no burst to compose.
+		flat = appendHeader((*scratch)[:0], opText, len(batch[0]))
+		flat = append(flat, batch[0]...)
+		if cap(flat) <= maxScratch {
+			*scratch = flat
+		}
+	} else {
+		b = burstPool.Get().(*burst)
+		c.compose(b, batch)
+		flat = b.flatten()
+	}
 	n, err, tried := c.nc.tryWrite(flat)
 	switch {
 	case !tried || (err == nil && n < len(flat)):
@@ -101,9 +116,12 @@ func (c *conn) writeReady() {
 		c.writeFailed(err)
 	default:
 		b.release()
-		c.q.written(batch)
-		if c.q.more() {
+		if c.q.writtenMore(batch) {
 			c.hub.pool.enqueue(c)
 		}
 	}
 }
+
+// maxScratch bounds the buffer a writer keeps for single frames; a larger
+// frame (a joined frame with a big document) gets a buffer of its own.
+const maxScratch = 16 << 10
