@@ -72,7 +72,10 @@ func startHubWith(t testing.TB, st store, cs cursors.Store, hubID string, mut fu
 // serveApp serves a on an httptest server, shut down when the test ends.
 func serveApp(t testing.TB, a *app) *testHub {
 	t.Helper()
-	srv := httptest.NewServer(a.handler)
+	// As serve does: sockets answered at the listener, the rest by net/http.
+	srv := httptest.NewUnstartedServer(a.handler)
+	srv.Listener = a.hub.Listener(srv.Listener, "/ws", 10*time.Second)
+	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -140,7 +140,8 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	srv := newHTTPServer(cfg, a.handler, log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// Sockets are answered at the listener, before net/http (hub.Listener).
+	go func() { errc <- srv.Serve(a.hub.Listener(ln, "/ws", srv.ReadHeaderTimeout)) }()
 	log.Info("hotrow listening", "addr", ln.Addr().String(), "hub", cfg.HubID, "version", version,
 		"ui", "http://"+displayAddr(ln.Addr()))
 
