@@ -89,7 +89,7 @@ func (q *sendQueue) push(frame []byte, droppable bool) (res pushResult, start bo
 	case q.frames >= q.maxFrames || q.bytes >= q.maxBytes:
 		return pushFull, false
 	}
-	q.pending = append(q.storage(), frame)
+	q.add(frame)
 	q.frames++
 	q.bytes += len(frame)
 	return pushQueued, q.claim()
@@ -109,7 +109,7 @@ func (q *sendQueue) pushLazy(frame []byte) (res pushResult, later bool) {
 		q.dropped.Inc()
 		return pushDropped, false
 	}
-	q.pending = append(q.storage(), frame)
+	q.add(frame)
 	q.frames++
 	q.bytes += len(frame)
 	return pushQueued, !q.writing
@@ -217,6 +217,17 @@ func (q *sendQueue) writtenMore(batch [][]byte) bool {
 	defer q.mu.Unlock()
 	q.writtenLocked(batch)
 	return q.moreLocked()
+}
+
+// add queues frame. Called with the lock held.
+func (q *sendQueue) add(frame []byte) {
+	q.pending = append(q.storage(), frame)
+	if !q.lent && !q.isInline(q.pending) {
+		// pending outgrew the slot (or never used it): the slot must not
+		// keep a frame alive, such as the joined frame a greeting pushed
+		// out of it (a socket's whole life, measured: 384 bytes a socket).
+		q.inline[0] = nil
+	}
 }
 
 // storage is where the next frame goes: pending, or the inline slot when

@@ -301,3 +301,20 @@ func TestSendQueueInlineSlot(t *testing.T) {
 		t.Errorf("push, take and write on an idle queue: %v allocations, want 0", n)
 	}
 }
+
+// Frames outgrowing the queue's own slot leave nothing behind in it: a
+// joined frame followed by its greeting, written and gone, is not kept
+// alive by the slot for the rest of the socket's life.
+func TestSendQueueSlotKeepsNothingWritten(t *testing.T) {
+	q, _ := newTestQueue(8, 1<<20)
+	mustPush(t, q, []byte("joined"), false, pushQueued)
+	mustPush(t, q, []byte("presence"), true, pushQueued)
+	batch, _, _, _ := q.take(nil)
+	if len(batch) != 2 {
+		t.Fatalf("batch %q, want joined and presence", batch)
+	}
+	q.writtenMore(batch)
+	if q.inline[0] != nil {
+		t.Fatalf("the slot still holds %q after it was written", q.inline[0])
+	}
+}
