@@ -70,9 +70,9 @@ CENTRIFUGO_VERSION := v6.9.1
 BENCH_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hotrow-bench
 CENTRIFUGO  := $(BENCH_CACHE)/centrifugo-$(CENTRIFUGO_VERSION)/centrifugo
 PG_BIN      ?= /usr/lib/postgresql/15/bin
-BENCH_FLAGS ?= -runs 3
+BENCH_FLAGS ?= -runs 5
 
-## bench: fan-out side by side with Centrifugo, and the hot room's commit rate on PostgreSQL against raw SQL, as one table of medians over three runs (README, "Fan-out at scale"); BENCH_FLAGS="-runs 1 -sockets 2000" for a smaller run
+## bench: fan-out side by side with Centrifugo, and the hot room's commit rate on PostgreSQL against raw SQL, as one table of medians over five runs (README, "Fan-out at scale"); BENCH_FLAGS="-runs 1 -sockets 2000" for a smaller run
 bench: build $(CENTRIFUGO) bench-dsql
 	@[ -x $(PG_BIN)/postgres ] || bash scripts/test-deps.sh
 	bin/hotrow bench -centrifugo $(CENTRIFUGO) -pg-bin $(PG_BIN) $(BENCH_FLAGS)
