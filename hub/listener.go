@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -129,6 +130,14 @@ func (l *upgradeListener) serve(c net.Conn) {
 
 // upgrade serves a connection whose first request is GET path.
 func (l *upgradeListener) upgrade(c net.Conn, br *bufio.Reader, lr *headLimit) {
+	defer func() {
+		// As net/http does for a handler: a panic ends this connection,
+		// logged, not the hub.
+		if p := recover(); p != nil {
+			l.h.cfg.Logger.Error("panic serving a socket's first request", "remote", c.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
+			c.Close()
+		}
+	}()
 	req, err := http.ReadRequest(br)
 	if err != nil {
 		releaseHead(br)

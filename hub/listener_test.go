@@ -27,11 +27,17 @@ import (
 // at h.Listener, every other request by net/http, here GET /healthz.
 func listenerHub(t *testing.T, headerTimeout time.Duration) (addr string, srvDone <-chan error, ln net.Listener) {
 	t.Helper()
+	return listenerHubWith(t, headerTimeout, hub.Config{HubID: "ln"})
+}
+
+func listenerHubWith(t *testing.T, headerTimeout time.Duration, cfg hub.Config) (addr string, srvDone <-chan error, ln net.Listener) {
+	t.Helper()
 	w := testkit.NewWorld(t, nil)
 	w.Auction(auction.CreateRequest{ID: "lamp", Title: "Lamp", StartingPrice: "1.00", Increment: "1.00"})
 	prom := prometheus.NewRegistry()
 	rr := w.Registry(w.Kinds(w.Deps(txn.NewMetrics(prom))), prom, rooms.Config{})
-	h := hub.New(rr, prom, hub.Config{HubID: "ln", Clock: w.Clock, Logger: w.Logger})
+	cfg.Clock, cfg.Logger = w.Clock, w.Logger
+	h := hub.New(rr, prom, cfg)
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", h)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
@@ -221,4 +227,21 @@ func TestListenerClose(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return after the listener closed")
 	}
+}
+
+// A panic while answering a socket ends that connection, not the hub, as
+// net/http does for a handler.
+func TestListenerSurvivesAPanic(t *testing.T) {
+	addr, _, _ := listenerHubWith(t, time.Second, hub.Config{HubID: "ln",
+		ClientAddr: func(*http.Request) string { panic("boom") }})
+	c, r := dialRaw(t, addr)
+	_, _ = io.WriteString(c, upgradeRequest("/ws?user=gus"))
+	if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the panic: %v, want the connection closed", err)
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the hub after a panic: %v, %v; want it still serving", resp, err)
+	}
+	resp.Body.Close()
 }
