@@ -209,12 +209,19 @@ func (c *conn) finish() {
 	close(c.done)
 }
 
+// closeWrite half-closes c where it can be (TCP); elsewhere it does
+// nothing.
+func closeWrite(c net.Conn) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // linger half-closes conn, discards what still arrives for at most wait,
 // then closes it.
 func linger(conn net.Conn, wait time.Duration) {
-	if tc, ok := conn.(interface{ CloseWrite() error }); ok {
-		_ = tc.CloseWrite()
-	}
+	_ = closeWrite(conn)
 	_ = conn.SetReadDeadline(time.Now().Add(wait))
 	_, _ = io.Copy(io.Discard, conn)
 	_ = conn.Close()

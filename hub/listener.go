@@ -146,7 +146,10 @@ func (l *upgradeListener) upgrade(c net.Conn, br *bufio.Reader, lr *headLimit) {
 			status = http.StatusRequestHeaderFieldsTooLarge
 		}
 		l.h.cfg.Logger.Debug("reading a socket's first request failed", "remote", c.RemoteAddr().String(), "err", err)
-		writeHeadError(c, status)
+		w := &rawResponse{conn: c, header: http.Header{}}
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, "%d %s", status, http.StatusText(status))
+		w.finish(l.h.cfg.Logger)
 		return
 	}
 	lr.n = math.MaxInt64 // the rest is the socket's: no bound but its own
@@ -194,17 +197,10 @@ func (l *headLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// writeHeadError answers a request that could not be read, and closes.
-func writeHeadError(c net.Conn, status int) {
-	_ = c.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
-	_, _ = fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%d %s",
-		status, http.StatusText(status), status, http.StatusText(status))
-	c.Close()
-}
-
 // rawResponse is the http.ResponseWriter of a first request the hub serves
-// itself: an upgrade hijacks it (Hijack); a refusal is buffered and written,
-// with Connection: close, when the handler returns (finish).
+// itself: an upgrade hijacks it (Hijack); a refusal (the handler's, or of a
+// request that could not be read) is buffered and written, with
+// Connection: close, by finish.
 type rawResponse struct {
 	conn     net.Conn
 	br       *bufio.Reader
@@ -288,12 +284,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 }
 
 // CloseWrite lets net/http half-close, as it does a TCP connection.
-func (c *replayConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
+func (c *replayConn) CloseWrite() error { return closeWrite(c.Conn) }
 
 // SyscallConn lets a socket opened on this connection through net/http
 // write to the descriptor directly (netConn.tryWrite); reads still come

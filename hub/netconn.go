@@ -147,12 +147,7 @@ func (c *netConn) Close() error {
 }
 
 // CloseWrite half-closes the connection where it can be (TCP).
-func (c *netConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
+func (c *netConn) CloseWrite() error { return closeWrite(c.Conn) }
 
 // tryWrite writes b with one attempt that never waits: n bytes were taken
 // (all of b, or fewer when the kernel's buffer for the socket is full).

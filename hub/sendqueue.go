@@ -63,13 +63,7 @@ const (
 	pushClosed             // the queue is closed: the socket is ending
 )
 
-func newSendQueue(maxFrames, maxBytes int, dropped prometheus.Counter) *sendQueue {
-	q := &sendQueue{}
-	q.init(maxFrames, maxBytes, dropped)
-	return q
-}
-
-// init sets up a queue allocated with its socket (connMem).
+// init sets up a queue, allocated with its socket (connMem).
 func (q *sendQueue) init(maxFrames, maxBytes int, dropped prometheus.Counter) {
 	q.maxFrames, q.maxBytes, q.dropped = maxFrames, maxBytes, dropped
 }

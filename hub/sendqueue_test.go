@@ -14,7 +14,9 @@ func frame(n int) []byte { return bytes.Repeat([]byte{'x'}, n) }
 
 func newTestQueue(maxFrames, maxBytes int) (*sendQueue, prometheus.Counter) {
 	dropped := prometheus.NewCounter(prometheus.CounterOpts{Name: "dropped"})
-	return newSendQueue(maxFrames, maxBytes, dropped), dropped
+	q := &sendQueue{}
+	q.init(maxFrames, maxBytes, dropped)
+	return q, dropped
 }
 
 func mustPush(t *testing.T, q *sendQueue, f []byte, droppable bool, want pushResult) {

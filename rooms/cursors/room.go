@@ -136,10 +136,10 @@ func (r *room) greet(c *Conn) {
 	}
 	delete(r.newcomers, c)
 	if r.maxListed > 0 {
-		c.peer.Send(r.frame(sortedKeys(r.listed), []string{}), true)
+		c.peer.Send(r.listing(), true)
 		r.svc.m.frames.Inc()
 	}
-	c.peer.Send(wire.Encode(wire.Presence{Type: "presence", Room: r.name, Count: len(r.view)}), true)
+	c.peer.Send(r.countFrame(), true)
 }
 
 func (r *room) leave(c *Conn) {
@@ -329,7 +329,7 @@ func (r *room) tick() bool {
 	}
 	var full []byte
 	if len(r.newcomers) > 0 && r.maxListed > 0 {
-		full = r.frame(sortedKeys(r.listed), []string{})
+		full = r.listing()
 	}
 	// The count: to every socket when it changed and the throttle allows,
 	// and to a newcomer in any case.
@@ -337,7 +337,7 @@ func (r *room) tick() bool {
 	var counted []byte
 	everyone := count != r.countSent && !now.Before(r.countSentAt.Add(r.presenceEvery()))
 	if everyone || len(r.newcomers) > 0 {
-		counted = wire.Encode(wire.Presence{Type: "presence", Room: r.name, Count: count})
+		counted = r.countFrame()
 	}
 	if everyone {
 		r.countSent, r.countSentAt = count, now
@@ -383,6 +383,16 @@ func (r *room) tick() bool {
 // socket: Config.PresenceInterval for each started 1,000 of them.
 func (r *room) presenceEvery() time.Duration {
 	return r.svc.cfg.PresenceInterval * time.Duration(1+(len(r.local)-1)/1000)
+}
+
+// listing is the frame a newcomer gets first: every listed user. Called
+// with the lock held.
+func (r *room) listing() []byte { return r.frame(sortedKeys(r.listed), []string{}) }
+
+// countFrame is the presence frame: everyone present. Called with the lock
+// held.
+func (r *room) countFrame() []byte {
+	return wire.Encode(wire.Presence{Type: "presence", Room: r.name, Count: len(r.view)})
 }
 
 func (r *room) frame(users, gone []string) []byte {
